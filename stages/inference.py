@@ -1,0 +1,89 @@
+"""Device and precision choice, checkpoints, and batched prediction of vessel probabilities."""
+from __future__ import annotations
+
+import contextlib
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from stages.atomic import atomic_path
+from stages.config import ModelSpec
+from stages.errors import TrainingError
+from stages.unet import UNet
+
+
+def select_device(setting: str) -> torch.device:
+    """`auto`: CUDA when present, else the CPU; `cuda` without a GPU is an error."""
+    if setting == "cuda" and not torch.cuda.is_available():
+        raise TrainingError("train.device is 'cuda' but no CUDA device is available; use 'auto' or 'cpu'")
+    if setting == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(setting)
+
+
+def bf16_supported(device: torch.device) -> bool:
+    """Whether this device runs bf16 natively (CPU: AVX512-BF16/AMX through oneDNN; GPU: compute capability 8+)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    try:
+        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def use_bf16(precision: str, device: torch.device) -> bool:
+    """`auto` takes bf16 autocast only where the hardware runs it natively (emulated bf16 is slower than fp32)."""
+    return precision == "bf16" or (precision == "auto" and bf16_supported(device))
+
+
+def autocast(device: torch.device, bf16: bool) -> contextlib.AbstractContextManager:
+    """bf16 autocast for the forward pass, or nothing."""
+    return torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
+
+
+def to_input(images: torch.Tensor | np.ndarray, device: torch.device) -> torch.Tensor:
+    """uint8 images (N,H,W,3) -> float32 [0,1] tensor (N,3,H,W) in channels_last memory on `device`."""
+    images = torch.as_tensor(images)
+    x = images.to(device).permute(0, 3, 1, 2).float().div_(255.0)
+    return x.contiguous(memory_format=torch.channels_last)
+
+
+@torch.no_grad()
+def predict_logits(model: UNet, images: np.ndarray, device: torch.device, bf16: bool,
+                   batch_size: int = 4) -> torch.Tensor:
+    """Logits (N,H,W) in fp32 on the CPU for uint8 images (N,H,W,3), in eval mode."""
+    model.eval()
+    out = []
+    for start in range(0, len(images), batch_size):
+        with autocast(device, bf16):
+            logits = model(to_input(images[start:start + batch_size], device))
+        out.append(logits.float()[:, 0].cpu())
+    return torch.cat(out)
+
+
+def predict_proba(model: UNet, images: np.ndarray, device: torch.device, bf16: bool,
+                  batch_size: int = 4) -> np.ndarray:
+    """Vessel probabilities (N,H,W) float32 for uint8 images (N,H,W,3)."""
+    return torch.sigmoid(predict_logits(model, images, device, bf16, batch_size)).numpy()
+
+
+def save_checkpoint(path: Path, model: UNet, spec: ModelSpec, **info: object) -> None:
+    """Write a model checkpoint (weights, the spec that builds it, and `info`) atomically."""
+    with atomic_path(path) as tmp:
+        torch.save({"spec": asdict(spec), "state_dict": model.state_dict(), **info}, tmp)
+
+
+def load_checkpoint(path: Path, device: torch.device | None = None) -> tuple[UNet, ModelSpec, dict]:
+    """Rebuild a model from a checkpoint written by :func:`save_checkpoint`."""
+    if not path.is_file():
+        raise TrainingError(f"{path}: no trained model; run `dvc repro` to train it")
+    try:
+        ckpt = torch.load(path, map_location=device or "cpu", weights_only=True)
+        spec = ModelSpec(**ckpt["spec"])
+        model = UNet.from_spec(spec)
+        model.load_state_dict(ckpt["state_dict"])
+    except (RuntimeError, KeyError, TypeError, EOFError, OSError) as exc:
+        raise TrainingError(f"{path}: not a readable checkpoint ({exc})") from None
+    return model.to(memory_format=torch.channels_last), spec, ckpt

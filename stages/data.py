@@ -23,6 +23,7 @@ COUNTS = {"train": 80, "test": 20}
 COPIES_PER_EYE = 4  # train index 4g: original, 4g+1: left-right flip, 4g+2: top-bottom flip, 4g+3: rotated
 MASK_THRESHOLD = 127  # masks have soft edges: vessel where grey > 127
 SPLITS = ("train", "val", "test")
+ARRAY_FIELDS = ("images", "masks", "fov", "ids")
 _NAME = re.compile(r"^(\d+)\.png$")
 
 
@@ -227,18 +228,19 @@ def build_arrays(images: list[np.ndarray], masks: list[np.ndarray], ids: list[in
     )
 
 
-def save_arrays(arrays: Arrays, path: Path) -> None:
-    """Store a split as an uncompressed .npz (loads in milliseconds)."""
-    with open(path, "wb") as fh:
-        np.savez(fh, images=arrays.images, masks=arrays.masks, fov=arrays.fov, ids=arrays.ids)
+def save_arrays(arrays: Arrays, folder: Path) -> None:
+    """Store a split as a folder of .npy files (byte-identical for identical data; loads in milliseconds)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ARRAY_FIELDS:
+        np.save(folder / f"{name}.npy", getattr(arrays, name))
 
 
-def load_arrays(path: Path) -> Arrays:
+def load_arrays(folder: Path) -> Arrays:
     """Load a split written by :func:`save_arrays`."""
-    if not path.is_file():
-        raise DataError(f"{path}: missing; run `dvc repro preprocess` first")
-    with np.load(path) as z:
-        return Arrays(images=z["images"], masks=z["masks"], fov=z["fov"], ids=z["ids"])
+    missing = [folder / f"{name}.npy" for name in ARRAY_FIELDS if not (folder / f"{name}.npy").is_file()]
+    if missing:
+        raise DataError(f"{missing[0]}: missing; run `dvc repro preprocess` first")
+    return Arrays(**{name: np.load(folder / f"{name}.npy") for name in ARRAY_FIELDS})
 
 
 def processed_dir(root: Path, size: int) -> Path:

@@ -18,7 +18,7 @@ log = logging.getLogger("preprocess")
 
 
 def preprocess(params: Params, raw: Path, out: Path) -> dict:
-    """Write out/<size>/{train,val,test}.npz for each model input size (and the native 512), and out/split.json."""
+    """Write out/<size>/{train,val,test}/*.npy for each model input size (and the native 512), and out/split.json."""
     pairs = verify_dataset(raw)
     native = {split: [verify_pair(p) for p in split_pairs] for split, split_pairs in pairs.items()}
     split = split_eyes(len(native["train"]), params.val_eyes, params.seed)
@@ -32,7 +32,7 @@ def preprocess(params: Params, raw: Path, out: Path) -> dict:
             for name, (source, ids) in groups.items():
                 arrays = build_arrays([native[source][i][0] for i in ids], [native[source][i][1] for i in ids],
                                       ids, size)
-                save_arrays(arrays, folder / f"{name}.npz")
+                save_arrays(arrays, folder / name)
             log.info("size %d: %s", size, ", ".join(f"{k} {len(v[1])}" for k, v in groups.items()))
         record = {"seed": params.seed, "sizes": sizes, **split}
         (tmp / "split.json").write_text(json.dumps(record, indent=1) + "\n")

@@ -102,10 +102,11 @@ class Progress:
             sys.stderr.write("\n")
 
 
-def fingerprint(spec: ModelSpec, settings: TrainSettings, data_file: Path) -> str:
+def fingerprint(spec: ModelSpec, settings: TrainSettings, data_dir: Path) -> str:
     """What a resumed run must share with the interrupted one: model, settings and training data."""
     h = hashlib.sha256(json.dumps([asdict(spec), asdict(settings)], sort_keys=True).encode())
-    h.update(hashlib.sha256(data_file.read_bytes()).digest())
+    for name in ("images.npy", "masks.npy"):
+        h.update(hashlib.sha256((data_dir / name).read_bytes()).digest())
     return h.hexdigest()
 
 
@@ -127,8 +128,8 @@ class Trainer:
         self.spec, self.settings = spec, settings
         self.model_dir, self.log_dir, self.resume_file = Path(model_dir), Path(log_dir), Path(resume_file)
         folder = processed_dir(data_root, spec.image_size)
-        self.train_data, self.val_data = load_arrays(folder / "train.npz"), load_arrays(folder / "val.npz")
-        self.fingerprint = fingerprint(spec, settings, folder / "train.npz")
+        self.train_data, self.val_data = load_arrays(folder / "train"), load_arrays(folder / "val")
+        self.fingerprint = fingerprint(spec, settings, folder / "train")
         self.device = select_device(settings.device)
         self.bf16 = use_bf16(settings.precision, self.device)
         torch.manual_seed(settings.seed)

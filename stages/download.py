@@ -12,6 +12,7 @@ from pathlib import Path
 from stages.atomic import atomic_path
 from stages.cli import run_main
 from stages.config import Params, load_params
+from stages.timing import timed
 from stages.data import compare_manifest, copy_raw, format_manifest, manifest, parse_manifest, verify_dataset
 from stages.errors import DataError
 from stages.sources import fetch
@@ -48,7 +49,8 @@ def download(params: Params, out: Path, reference: Path = REFERENCE) -> list[str
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("data/raw"))
-    download(load_params(), parser.parse_args().out)
+    with timed("download"):
+        download(load_params(), parser.parse_args().out)
 
 
 if __name__ == "__main__":

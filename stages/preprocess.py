@@ -12,6 +12,7 @@ from pathlib import Path
 from stages.atomic import atomic_path
 from stages.cli import run_main
 from stages.config import Params, load_params
+from stages.timing import timed
 from stages.data import NATIVE_SIZE, build_arrays, processed_dir, save_arrays, split_eyes, verify_dataset, verify_pair
 
 log = logging.getLogger("preprocess")
@@ -44,7 +45,8 @@ def main() -> None:
     parser.add_argument("--raw", type=Path, default=Path("data/raw"))
     parser.add_argument("--out", type=Path, default=Path("data/processed"))
     args = parser.parse_args()
-    preprocess(load_params(), args.raw, args.out)
+    with timed("preprocess"):
+        preprocess(load_params(), args.raw, args.out)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,100 @@
+"""Segmentation metrics: confusion-matrix scores, ROC/PR, bootstrap intervals and paired tests.
+
+Conventions for empty cases: where a score's denominator is zero because there is nothing to find and nothing was
+found (e.g. F1 of an all-background image predicted all-background) the score is 1.0; where it is undefined
+(sensitivity of an image with no vessel, AUC with one class) it is NaN.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import stats
+from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
+
+SCORES = ("accuracy", "sensitivity", "specificity", "precision", "f1", "iou", "auc_roc", "auc_pr")
+
+
+def confusion(pred: np.ndarray, truth: np.ndarray, region: np.ndarray | None = None) -> tuple[int, int, int, int]:
+    """(tp, fp, fn, tn) of boolean arrays, optionally inside a boolean region."""
+    pred, truth = np.asarray(pred, bool), np.asarray(truth, bool)
+    if region is not None:
+        region = np.asarray(region, bool)
+        pred, truth = pred[region], truth[region]
+    tp = int(np.count_nonzero(pred & truth))
+    fp = int(np.count_nonzero(pred & ~truth))
+    fn = int(np.count_nonzero(~pred & truth))
+    return tp, fp, fn, int(pred.size - tp - fp - fn)
+
+
+def _ratio(num: float, den: float, empty: float) -> float:
+    return num / den if den else empty
+
+
+def threshold_scores(tp: int, fp: int, fn: int, tn: int) -> dict[str, float]:
+    """Accuracy, sensitivity, specificity, precision, F1 (= Dice) and IoU from confusion counts."""
+    nothing = tp + fp + fn == 0  # no vessel in truth or prediction: perfect agreement on the empty set
+    return {
+        "accuracy": _ratio(tp + tn, tp + fp + fn + tn, math.nan),
+        "sensitivity": _ratio(tp, tp + fn, math.nan),
+        "specificity": _ratio(tn, tn + fp, math.nan),
+        "precision": _ratio(tp, tp + fp, 1.0 if nothing else math.nan if fn == 0 else 0.0),
+        "f1": _ratio(2 * tp, 2 * tp + fp + fn, 1.0),
+        "iou": _ratio(tp, tp + fp + fn, 1.0),
+    }
+
+
+def ranking_scores(prob: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    """AUC-ROC and AUC-PR (average precision) of probabilities against boolean truth; NaN with one class."""
+    truth = np.asarray(truth, bool).ravel()
+    prob = np.asarray(prob, np.float64).ravel()
+    if truth.all() or not truth.any():
+        return {"auc_roc": math.nan, "auc_pr": math.nan}
+    return {"auc_roc": float(roc_auc_score(truth, prob)), "auc_pr": float(average_precision_score(truth, prob))}
+
+
+def all_scores(prob: np.ndarray, truth: np.ndarray, threshold: float,
+               region: np.ndarray | None = None) -> dict[str, float]:
+    """Every score of SCORES for probabilities vs truth, optionally inside a region."""
+    prob, truth = np.asarray(prob), np.asarray(truth, bool)
+    if region is not None:
+        region = np.asarray(region, bool)
+        prob, truth = prob[region], truth[region]
+    return {**threshold_scores(*confusion(prob > threshold, truth)), **ranking_scores(prob, truth)}
+
+
+def curves(prob: np.ndarray, truth: np.ndarray, points: int = 200) -> dict[str, np.ndarray]:
+    """ROC (fpr, tpr) and PR (recall, precision) curves, each thinned to about `points` points."""
+    truth = np.asarray(truth, bool).ravel()
+    prob = np.asarray(prob, np.float64).ravel()
+    fpr, tpr, _ = roc_curve(truth, prob)
+    precision, recall, _ = precision_recall_curve(truth, prob)
+
+    def thin(n: int) -> np.ndarray:
+        return np.unique(np.linspace(0, n - 1, min(n, points)).astype(int))
+
+    r, p = thin(len(fpr)), thin(len(recall))
+    return {"fpr": fpr[r], "tpr": tpr[r], "recall": recall[p], "precision": precision[p]}
+
+
+def bootstrap_ci(values: np.ndarray, resamples: int, seed: int, level: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap interval of the mean of `values` (resampling the items, e.g. test images)."""
+    values = np.asarray(values, np.float64)
+    values = values[np.isfinite(values)]
+    if len(values) == 0:
+        return math.nan, math.nan
+    rng = np.random.default_rng(seed)
+    means = values[rng.integers(0, len(values), (resamples, len(values)))].mean(axis=1)
+    tail = (1 - level) / 2 * 100
+    return float(np.percentile(means, tail)), float(np.percentile(means, 100 - tail))
+
+
+def paired_comparison(a: np.ndarray, b: np.ndarray, resamples: int, seed: int) -> dict[str, float]:
+    """Per-item comparison of b against a: mean difference b-a, its bootstrap 95% interval, the number of items
+    where b wins, and the two-sided Wilcoxon signed-rank p-value."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    diff = b - a
+    lo, hi = bootstrap_ci(diff, resamples, seed)
+    p = float(stats.wilcoxon(b, a).pvalue) if np.any(diff != 0) else 1.0
+    return {"mean_diff": float(diff.mean()), "ci_low": lo, "ci_high": hi, "b_wins": int((diff > 0).sum()),
+            "n": int(len(diff)), "p_wilcoxon": p}

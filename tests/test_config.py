@@ -1,0 +1,68 @@
+"""params.yaml validation: every bad value is one clear message naming the key and what is allowed."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from stages.config import BASELINE, ConfigError, load_params, parse_params
+from tests.conftest import ROOT
+
+RAW = yaml.safe_load((ROOT / "params.yaml").read_text())
+
+
+def changed(path: str, value) -> dict:
+    raw = copy.deepcopy(RAW)
+    *parents, last = path.split(".")
+    node = raw
+    for key in parents:
+        node = node[key]
+    node[last] = value
+    return raw
+
+
+def test_project_params_resolve_three_models():
+    params = load_params(ROOT / "params.yaml")
+    assert list(params.models) == [BASELINE, "silu256", "silu256_se"]
+    base, se = params.models[BASELINE], params.models["silu256_se"]
+    assert (base.activation, base.image_size, base.attention) == ("relu", 512, "none")
+    assert (se.activation, se.image_size, se.attention) == ("silu", 256, "se")
+    assert se.width == base.width and params.image_sizes == [256, 512]
+
+
+@pytest.mark.parametrize("path, value, message", [
+    ("activation", "swish", "'activation' is 'swish'; allowed: relu, silu, gelu, leaky_relu"),
+    ("variants.silu256.activation", "tanh", "'variants.silu256.activation' is 'tanh'"),
+    ("attention", "cbam", "'attention' is 'cbam'; allowed: none, se"),
+    ("image_size", 500, "'image_size' is 500, which a U-Net of depth 4 cannot take"),
+    ("variants.silu256_se.image_size", 100, "'variants.silu256_se.image_size' is 100"),
+    ("train.epochs", 0, "'train.epochs' must be > 0"),
+    ("train.batch_size", -2, "'train.batch_size' must be > 0"),
+    ("train.lr", 0, "'train.lr' must be > 0"),
+    ("train.loss", "focal", "'train.loss' is 'focal'; allowed: bce, dice, bce+dice"),
+    ("train.precision", "fp16", "'train.precision' is 'fp16'"),
+    ("train.crop", 100, "'train.crop' is 100"),
+    ("data.val_eyes", 0, "'data.val_eyes' must be > 0"),
+    ("data.val_eyes", 20, "'data.val_eyes' is 20; allowed: 1 to 19"),
+    ("evaluate.threshold", 1.5, "'evaluate.threshold' must be between 0 and 1"),
+    ("train.epochs", "ten", "'train.epochs' must be an integer"),
+])
+def test_bad_values_are_refused_with_key_and_choices(path, value, message):
+    with pytest.raises(ConfigError) as err:
+        parse_params(changed(path, value))
+    assert message in str(err.value)
+
+
+def test_missing_key_is_named():
+    raw = copy.deepcopy(RAW)
+    del raw["train"]["lr"]
+    with pytest.raises(ConfigError, match="missing key 'train.lr'"):
+        parse_params(raw)
+
+
+def test_unreadable_params_file(tmp_path):
+    bad = tmp_path / "params.yaml"
+    bad.write_text("train: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_params(bad)

@@ -1,0 +1,225 @@
+"""Download and preprocess: verification, bad input, outputs left intact, the eye-grouped split, FOV masks."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from stages.data import (COPIES_PER_EYE, load_arrays, read_split_json, split_eyes, verify_dataset)
+from stages.download import download
+from stages.errors import DataError, SourceError
+from stages.preprocess import preprocess
+
+
+def with_source(params, source: Path | str, **changes):
+    return dataclasses.replace(params, source=str(source), **changes)
+
+
+@pytest.fixture
+def raw(params, synthetic_source, tmp_path, monkeypatch) -> Path:
+    """data/raw made by the download stage from the synthetic set."""
+    monkeypatch.delenv("RETINA_DATA", raising=False)
+    out = tmp_path / "raw"
+    download(with_source(params, synthetic_source), out)
+    return out
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_download_copies_and_writes_manifest(raw: Path):
+    images = sorted((raw / "train" / "image").glob("*.png"))
+    assert len(images) == 80 and len(list((raw / "test" / "mask").glob("*.png"))) == 20
+    lines = (raw / "manifest.sha256").read_text().splitlines()
+    assert len(lines) == 200 and all(len(line.split()[0]) == 64 for line in lines)
+
+
+def test_reference_mismatch_warns_or_fails_when_strict(params, synthetic_source, tmp_path, monkeypatch):
+    monkeypatch.delenv("RETINA_DATA", raising=False)
+    problems = download(with_source(params, synthetic_source), tmp_path / "raw")
+    assert len(problems) == 200  # the synthetic files differ from the real set's reference checksums
+    with pytest.raises(DataError, match="strict"):
+        download(with_source(params, synthetic_source, strict=True), tmp_path / "raw2")
+    assert not (tmp_path / "raw2").exists()
+
+
+def test_environment_variable_overrides_source(params, synthetic_source, tmp_path, monkeypatch):
+    monkeypatch.setenv("RETINA_DATA", str(synthetic_source))
+    download(with_source(params, "/nonexistent/source"), tmp_path / "raw")
+    assert (tmp_path / "raw" / "manifest.sha256").is_file()
+
+
+def test_zip_source_with_data_level(params, synthetic_source, tmp_path, monkeypatch):
+    monkeypatch.delenv("RETINA_DATA", raising=False)
+    archive = tmp_path / "set.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for p in synthetic_source.rglob("*.png"):
+            zf.write(p, Path("Data") / p.relative_to(synthetic_source))
+    download(with_source(params, archive), tmp_path / "raw")
+    assert len(list((tmp_path / "raw").rglob("*.png"))) == 200
+
+
+def _damage_missing_mask(src: Path) -> Path:
+    path = src / "train" / "mask" / "5.png"
+    path.unlink()
+    return path
+
+
+def _damage_corrupt_png(src: Path) -> Path:
+    path = src / "test" / "image" / "3.png"
+    path.write_bytes(path.read_bytes()[:200])
+    return path
+
+
+def _damage_mask_size(src: Path) -> Path:
+    path = src / "train" / "mask" / "7.png"
+    Image.fromarray(np.zeros((256, 256), np.uint8)).save(path)
+    return path
+
+
+def _damage_wrong_count(src: Path) -> Path:
+    for kind in ("image", "mask"):
+        (src / "test" / kind / "19.png").unlink()
+    return src / "test"
+
+
+def _damage_greyscale(src: Path) -> Path:
+    path = src / "train" / "image" / "2.png"
+    Image.open(path).convert("L").save(path)
+    return path
+
+
+def _damage_rgba(src: Path) -> Path:
+    path = src / "train" / "image" / "2.png"
+    Image.open(path).convert("RGBA").save(path)
+    return path
+
+
+def _damage_empty_mask(src: Path) -> Path:
+    path = src / "test" / "mask" / "4.png"
+    Image.fromarray(np.zeros((512, 512), np.uint8)).save(path)
+    return path
+
+
+def _damage_odd_name(src: Path) -> Path:
+    path = src / "train" / "image" / "copy of 3.png"
+    shutil.copy(src / "train" / "image" / "3.png", path)
+    return src / "train" / "image"
+
+
+@pytest.mark.parametrize("damage, message", [
+    (_damage_missing_mask, "file is missing"),
+    (_damage_corrupt_png, "not a readable image"),
+    (_damage_mask_size, "size is 256x256; expected 512x512"),
+    (_damage_wrong_count, "expected 20 pairs"),
+    (_damage_greyscale, "greyscale"),
+    (_damage_rgba, "colour with alpha"),
+    (_damage_empty_mask, "no vessel pixel"),
+    (_damage_odd_name, "unexpected file names"),
+])
+def test_bad_input_is_refused_by_name_and_earlier_output_kept(params, raw, source_copy, damage, message):
+    before = snapshot(raw)
+    bad = damage(source_copy)
+    with pytest.raises(DataError) as err:
+        download(with_source(params, source_copy), raw)
+    assert str(bad) in str(err.value) and message in str(err.value)
+    assert snapshot(raw) == before
+
+
+def test_truncated_zip_is_refused(params, raw, synthetic_source, tmp_path):
+    archive = tmp_path / "set.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for p in synthetic_source.rglob("*.png"):
+            zf.write(p, p.relative_to(synthetic_source))
+    archive.write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])
+    before = snapshot(raw)
+    with pytest.raises(SourceError, match=f"{archive}.*truncated"):
+        download(with_source(params, archive), raw)
+    assert snapshot(raw) == before
+
+
+@pytest.mark.parametrize("source", ["http://127.0.0.1:9/retina.zip", "/no/such/folder"])
+def test_unreachable_source_says_how_to_supply_data(params, raw, source):
+    before = snapshot(raw)
+    with pytest.raises(SourceError, match="RETINA_DATA"):
+        download(with_source(params, source), raw)
+    assert snapshot(raw) == before
+
+
+def test_split_keeps_each_eye_on_one_side():
+    split = split_eyes(80, 4, seed=0)
+    assert len(split["val"]) == 16 and len(split["train"]) == 64
+    eyes = {side: {i // COPIES_PER_EYE for i in split[side]} for side in ("train", "val")}
+    assert not eyes["train"] & eyes["val"]
+    assert sorted(split["train"] + split["val"]) == list(range(80))
+    assert split_eyes(80, 4, seed=0) == split and split_eyes(80, 4, seed=1) != split
+
+
+@pytest.fixture
+def processed(params, raw, tmp_path) -> tuple[Path, object]:
+    params = dataclasses.replace(params, models={
+        name: dataclasses.replace(spec, image_size=size)
+        for (name, spec), size in zip(params.models.items(), (512, 128, 128))})
+    out = tmp_path / "processed"
+    preprocess(params, raw, out)
+    return out, params
+
+
+def test_preprocess_shapes_ranges_and_split(processed):
+    out, params = processed
+    assert sorted(p.name for p in out.iterdir()) == ["128", "512", "split.json"]
+    record = read_split_json(out)
+    for size in (128, 512):
+        for split, n in (("train", 64), ("val", 16), ("test", 20)):
+            a = load_arrays(out / str(size) / split)
+            assert a.images.shape == (n, size, size, 3) and a.images.dtype == np.uint8
+            assert a.masks.shape == a.fov.shape == (n, size, size)
+            assert set(np.unique(a.masks)) == {0, 1} and set(np.unique(a.fov)) <= {0, 1}
+            if split != "test":
+                assert list(a.ids) == record[split]
+    val_eyes = {i // 4 for i in record["val"]}
+    assert not val_eyes & {i // 4 for i in record["train"]} and len(val_eyes) == params.val_eyes
+
+
+def test_fov_covers_disc_not_corners(processed):
+    out, _ = processed
+    a = load_arrays(out / "512" / "test")
+    yy, xx = np.mgrid[:512, :512]
+    r = np.hypot(yy - 256, xx - 256)
+    for fov in a.fov:
+        assert fov[r < 200].mean() > 0.999  # inside the synthetic disc (radius 220)
+        assert fov[r > 240].mean() < 0.001  # the black corners
+
+
+def test_preprocess_is_byte_identical_on_rerun(params, processed, raw, tmp_path):
+    out, p = processed
+    preprocess(p, raw, tmp_path / "again")
+    assert snapshot(out) == snapshot(tmp_path / "again")
+
+
+def test_real_data_verifies_and_preprocesses(params, real_source, tmp_path, monkeypatch):
+    monkeypatch.delenv("RETINA_DATA", raising=False)
+    problems = download(with_source(params, real_source, strict=True), tmp_path / "raw")
+    assert problems == []
+    pairs = verify_dataset(tmp_path / "raw")
+    assert {k: len(v) for k, v in pairs.items()} == {"train": 80, "test": 20}
+    record = preprocess(params, tmp_path / "raw", tmp_path / "processed")
+    assert record["sizes"] == sorted(set(params.image_sizes) | {512})
+    test = load_arrays(tmp_path / "processed" / "512" / "test")
+    fraction = test.masks.mean(axis=(1, 2))
+    assert ((fraction > 0.05) & (fraction < 0.13)).all()
+    drive = real_source.parent / "drive" / "test" / "mask"
+    if drive.is_dir():  # the DRIVE FOV masks of the same test images, resized: our FOV must match them
+        for k, fov in enumerate(test.fov):
+            ref = np.asarray(Image.open(drive / f"{k + 1:02d}_test_mask.gif").convert("L").resize((512, 512))) > 127
+            dice = 2 * (fov.astype(bool) & ref).sum() / (fov.sum() + ref.sum())
+            assert dice > 0.97, f"test image {k}: FOV Dice {dice:.3f} against DRIVE's mask"
+    split = json.loads((tmp_path / "processed" / "split.json").read_text())
+    assert not {i // 4 for i in split["val"]} & {i // 4 for i in split["train"]}

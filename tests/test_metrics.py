@@ -1,0 +1,77 @@
+"""Metrics against values computed by hand, including the empty and full edge cases."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from stages.metrics import (all_scores, bootstrap_ci, confusion, curves, paired_comparison, ranking_scores,
+                            threshold_scores)
+
+TRUTH = np.array([[1, 1, 0, 0], [1, 0, 0, 0]], bool)
+PROB = np.array([[0.9, 0.4, 0.6, 0.1], [0.8, 0.2, 0.3, 0.05]])
+
+
+def test_confusion_and_scores_by_hand():
+    # predicted (>0.5): (0,0) (0,2) (1,0); truth: (0,0) (0,1) (1,0) -> tp 2, fp 1, fn 1, tn 4
+    assert confusion(PROB > 0.5, TRUTH) == (2, 1, 1, 4)
+    s = all_scores(PROB, TRUTH, 0.5)
+    assert s["accuracy"] == pytest.approx(6 / 8)
+    assert s["sensitivity"] == pytest.approx(2 / 3) and s["specificity"] == pytest.approx(4 / 5)
+    assert s["precision"] == pytest.approx(2 / 3) and s["f1"] == pytest.approx(2 / 3)
+    assert s["iou"] == pytest.approx(2 / 4)
+    # AUC by counting: positives {0.9, 0.4, 0.8} vs negatives {0.6, 0.1, 0.2, 0.3, 0.05}; 0.4 loses only to 0.6
+    assert s["auc_roc"] == pytest.approx(14 / 15)
+
+
+def test_region_restricts_the_pixels():
+    region = np.array([[1, 1, 0, 0], [1, 1, 0, 0]], bool)
+    assert confusion(PROB > 0.5, TRUTH, region) == (2, 0, 1, 1)
+
+
+def test_all_background_predicted_empty_is_perfect_agreement():
+    s = threshold_scores(*confusion(np.zeros(10, bool), np.zeros(10, bool)))
+    assert s["f1"] == 1.0 and s["iou"] == 1.0 and s["accuracy"] == 1.0 and s["specificity"] == 1.0
+    assert math.isnan(s["sensitivity"])
+    assert all(math.isnan(v) for v in ranking_scores(np.random.rand(10), np.zeros(10, bool)).values())
+
+
+def test_all_vessel_cases():
+    truth = np.ones(10, bool)
+    s = threshold_scores(*confusion(np.ones(10, bool), truth))
+    assert s["f1"] == 1.0 and s["sensitivity"] == 1.0 and math.isnan(s["specificity"])
+    missed = threshold_scores(*confusion(np.zeros(10, bool), truth))
+    assert missed["f1"] == 0.0 and missed["sensitivity"] == 0.0 and missed["precision"] == 0.0
+
+
+def test_perfect_and_inverted_ranking():
+    truth = np.array([0, 0, 1, 1], bool)
+    assert ranking_scores(np.array([0.1, 0.2, 0.8, 0.9]), truth) == {"auc_roc": 1.0, "auc_pr": 1.0}
+    assert ranking_scores(np.array([0.9, 0.8, 0.2, 0.1]), truth)["auc_roc"] == 0.0
+
+
+def test_curves_run_from_corner_to_corner():
+    rng = np.random.default_rng(0)
+    truth = rng.random(5000) < 0.1
+    c = curves(np.clip(truth * 0.3 + rng.random(5000) * 0.7, 0, 1), truth, points=50)
+    assert c["fpr"][0] == 0 and c["tpr"][-1] == 1 and len(c["fpr"]) <= 50
+    assert np.all(np.diff(c["fpr"]) >= 0)
+
+
+def test_bootstrap_interval_brackets_the_mean_and_narrows_with_more_data():
+    rng = np.random.default_rng(1)
+    small, large = rng.normal(0.8, 0.05, 20), rng.normal(0.8, 0.05, 2000)
+    lo, hi = bootstrap_ci(small, 2000, seed=0)
+    assert lo < small.mean() < hi
+    lo2, hi2 = bootstrap_ci(large, 2000, seed=0)
+    assert hi2 - lo2 < (hi - lo) / 4
+
+
+def test_paired_comparison_detects_a_consistent_gain_only():
+    rng = np.random.default_rng(2)
+    a = rng.normal(0.75, 0.03, 20)
+    better = paired_comparison(a, a + 0.02 + rng.normal(0, 0.005, 20), 1000, seed=0)
+    assert better["mean_diff"] > 0 and better["b_wins"] == 20 and better["p_wilcoxon"] < 0.001
+    noise = paired_comparison(a, a + rng.normal(0, 0.02, 20), 1000, seed=0)
+    assert noise["p_wilcoxon"] > 0.01 and noise["ci_low"] < 0 < noise["ci_high"]

@@ -19,12 +19,13 @@ from stages.unet import count_parameters
 SCOPES = ("fov", "image")  # inside the field of view; the whole 512x512 image
 
 
-def resize_probabilities(prob: np.ndarray, size: int) -> np.ndarray:
-    """Bilinear resize of probability maps (N,h,w) to (N,size,size)."""
-    if prob.shape[-1] == size and prob.shape[-2] == size:
+def resize_probabilities(prob: np.ndarray, size: int | tuple[int, int]) -> np.ndarray:
+    """Bilinear resize of probability maps (N,h,w) to (N,size,size) or (N,height,width)."""
+    shape = (size, size) if isinstance(size, int) else tuple(size)
+    if prob.shape[-2:] == shape:
         return prob.astype(np.float32)
     t = torch.from_numpy(np.ascontiguousarray(prob, np.float32))[:, None]
-    return F.interpolate(t, size=(size, size), mode="bilinear", align_corners=False)[:, 0].numpy()
+    return F.interpolate(t, size=shape, mode="bilinear", align_corners=False)[:, 0].numpy()
 
 
 @dataclass

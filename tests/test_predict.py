@@ -1,0 +1,87 @@
+"""`predict` on a user's photographs: odd sizes and formats, outputs at the original size, clear errors."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from stages.config import ModelSpec, model_spec
+from stages.errors import ConfigError, DataError, TrainingError
+from stages.inference import save_checkpoint
+from stages.predict import predict_files
+from stages.unet import UNet
+from tests.conftest import ROOT
+from tests.synthetic import fundus
+
+SPEC = ModelSpec("tiny", "relu", 64, "se", width=4, depth=2, se_reduction=2)
+
+
+@pytest.fixture
+def checkpoint(tmp_path) -> Path:
+    path = tmp_path / "models" / "tiny" / "best.pt"
+    save_checkpoint(path, UNet.from_spec(SPEC), SPEC, epoch=1)
+    return path
+
+
+@pytest.fixture
+def photo(tmp_path) -> Path:
+    """A synthetic fundus photograph of an odd, non-square size, as JPEG."""
+    img, _ = fundus(3)
+    path = tmp_path / "eye.jpg"
+    Image.fromarray(img).resize((317, 300)).save(path)
+    return path
+
+
+def test_predict_odd_size_writes_maps_at_original_size(checkpoint, photo, tmp_path):
+    [measures] = predict_files([photo], checkpoint, tmp_path / "out", threshold=0.5)
+    for kind in ("probability", "vessels", "overlay"):
+        out = Image.open(tmp_path / "out" / f"eye_{kind}.png")
+        assert out.size == (317, 300)
+    vessels = np.asarray(Image.open(tmp_path / "out" / "eye_vessels.png"))
+    assert set(np.unique(vessels)) <= {0, 255}
+    prob = np.asarray(Image.open(tmp_path / "out" / "eye_probability.png"))
+    assert prob[0, 0] == 0  # the black corner is outside the field of view
+    saved = json.loads((tmp_path / "out" / "eye_measures.json").read_text())
+    assert saved["size"] == [300, 317] and saved["units"] == "pixels" and saved == measures
+    assert 0 <= saved["density"] <= 1
+
+
+def test_predict_tiff_and_rgba(checkpoint, tmp_path):
+    img, _ = fundus(4)
+    Image.fromarray(img).save(tmp_path / "a.tif")
+    Image.fromarray(img).convert("RGBA").save(tmp_path / "b.png")
+    results = predict_files([tmp_path / "a.tif", tmp_path / "b.png"], checkpoint, tmp_path / "out", 0.5)
+    assert [r["size"] for r in results] == [[512, 512], [512, 512]]
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda p: p.write_text("not an image"), "not a readable image"),
+    (lambda p: Image.fromarray(np.zeros((100, 100), np.uint8)).save(p), "greyscale"),
+    (lambda p: Image.fromarray(np.zeros((40, 50, 3), np.uint8)).save(p), "too small"),
+])
+def test_bad_images_are_refused_before_anything_is_written(checkpoint, photo, tmp_path, make, message):
+    bad = tmp_path / "bad.png"
+    make(bad)
+    with pytest.raises(DataError, match=message) as err:
+        predict_files([photo, bad], checkpoint, tmp_path / "out", 0.5)
+    assert str(bad) in str(err.value) and not (tmp_path / "out").exists()
+
+
+def test_missing_model_and_unknown_name(params, photo, tmp_path):
+    with pytest.raises(TrainingError, match="no trained model"):
+        predict_files([photo], tmp_path / "models" / "silu256" / "best.pt", tmp_path / "out", 0.5)
+    with pytest.raises(ConfigError, match="models in params.yaml: baseline, silu256, silu256_se"):
+        model_spec(params, "unet3000")
+
+
+def test_command_line_error_is_one_clear_line(photo, tmp_path):
+    result = subprocess.run([sys.executable, "-m", "stages.predict", str(photo), "--model", "unet3000",
+                             "--out", str(tmp_path)], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr.strip() == ("error: unknown model 'unet3000'; models in params.yaml: "
+                                     "baseline, silu256, silu256_se")

@@ -1,0 +1,151 @@
+"""Training and inference speed of the study's three models: the plain way vs the project's path, same run.
+
+    python -m benchmarks.speed [--steps 4] [--accuracy-epochs 3]
+
+(a) plain: fp32, NCHW, eager, whole images at the model's input size (how most public U-Net code trains);
+(b) project: the training path of stages/training.py — channels_last, bf16 autocast where the CPU or GPU runs
+    bf16 natively, random crops of train.crop for inputs larger than it.
+Prints images/s, megapixels/s, achieved FLOP/s and its fraction of a matmul peak measured in the same run, and the
+ratio b/a; then trains one short run in fp32 and in the project's precision and compares the validation Dice.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import time
+from pathlib import Path
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from stages.config import ModelSpec, load_params
+from stages.data import processed_dir
+from stages.inference import autocast, bf16_supported, select_device
+from stages.training import Trainer, loss_fn
+from stages.unet import UNet
+
+
+def matmul_peak(dtype: torch.dtype, device: torch.device, n: int = 2048, repeats: int = 5) -> float:
+    """Best FLOP/s of an n x n matrix product in `dtype`."""
+    a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
+    a @ b
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ b
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - start)
+    return 2 * n**3 / best
+
+
+def forward_flops(spec: ModelSpec, size: int) -> int:
+    """FLOPs of one forward pass on one size x size image."""
+    model = UNet.from_spec(spec)
+    with FlopCounterMode(display=False) as counter:
+        model(torch.rand(1, 3, size, size))
+    return counter.get_total_flops()
+
+
+def time_training(spec: ModelSpec, size: int, batch: int, steps: int, fast: bool, bf16: bool,
+                  device: torch.device) -> float:
+    """Seconds per training step on random data of a batch of size x size images."""
+    torch.manual_seed(0)
+    fmt = torch.channels_last if fast else torch.contiguous_format
+    model = UNet.from_spec(spec).to(device, memory_format=fmt).train()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x = torch.rand(batch, 3, size, size, device=device).contiguous(memory_format=fmt)
+    y = (torch.rand(batch, 1, size, size, device=device) > 0.9).float()
+
+    def step() -> None:
+        with autocast(device, fast and bf16):
+            logits = model(x)
+        loss = loss_fn("bce+dice", logits, y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    step()
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return (time.perf_counter() - start) / steps
+
+
+@torch.no_grad()
+def time_inference(spec: ModelSpec, batch: int, repeats: int, fast: bool, bf16: bool, device: torch.device) -> float:
+    """Seconds per image of a forward pass at the model's input size."""
+    fmt = torch.channels_last if fast else torch.contiguous_format
+    model = UNet.from_spec(spec).to(device, memory_format=fmt).eval()
+    x = torch.rand(batch, 3, spec.image_size, spec.image_size, device=device).contiguous(memory_format=fmt)
+    with autocast(device, fast and bf16):
+        model(x)
+        start = time.perf_counter()
+        for _ in range(repeats):
+            model(x)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return (time.perf_counter() - start) / repeats / batch
+
+
+def speed_table(steps: int) -> None:
+    params = load_params()
+    device = select_device(params.train.device)
+    bf16 = bf16_supported(device)
+    peak32 = matmul_peak(torch.float32, device)
+    peak = matmul_peak(torch.bfloat16, device) if bf16 else peak32
+    print(f"device {device}, {torch.get_num_threads()} threads, native bf16: {bf16}")
+    print(f"matmul peak: fp32 {peak32 / 1e9:.0f} GFLOP/s" + (f", bf16 {peak / 1e9:.0f} GFLOP/s" if bf16 else ""))
+    print()
+    print(f"{'model':<12}{'path':<9}{'input':>7}{'img/s':>8}{'Mpx/s':>8}{'GFLOP/s':>9}{'of peak':>9}"
+          f"{'infer ms/img':>14}")
+    batch = params.train.batch_size
+    for spec in params.models.values():
+        crop = params.train.crop if params.train.crop and params.train.crop < spec.image_size else spec.image_size
+        rates = {}
+        for path, size, fast in (("plain", spec.image_size, False), ("project", crop, True)):
+            step = time_training(spec, size, batch, steps, fast, bf16, device)
+            infer = time_inference(spec, batch, 2, fast, bf16, device)
+            flops = 3 * forward_flops(spec, size) * batch / step  # backward ~ 2x forward
+            ref = peak if fast and bf16 else peak32
+            rates[path] = (size * size * batch / step, 1 / infer)
+            print(f"{spec.name:<12}{path:<9}{size:>7}{batch / step:>8.2f}{size * size * batch / step / 1e6:>8.2f}"
+                  f"{flops / 1e9:>9.0f}{flops / ref:>9.1%}{1000 * infer:>14.0f}")
+        print(f"{spec.name:<12}{'ratio':<9}{'':>7}{'':>8}{rates['project'][0] / rates['plain'][0]:>7.2f}x"
+              f"{'':>18}{rates['project'][1] / rates['plain'][1]:>13.2f}x")
+
+
+def accuracy_check(epochs: int, data_root: Path) -> None:
+    """Short training of silu256 in fp32 and in the project's precision; their validation Dice must agree."""
+    params = load_params()
+    spec = params.models["silu256"]
+    if not (processed_dir(data_root, spec.image_size) / "train").is_dir():
+        print(f"\naccuracy check skipped: no processed data under {data_root} (run `dvc repro preprocess`)")
+        return
+    dice = {}
+    for precision in ("fp32", params.train.precision):
+        settings = dataclasses.replace(params.train, epochs=epochs, precision=precision)
+        out = Path("/tmp/retina-bench") / precision
+        trainer = Trainer(spec, settings, data_root, out / "model", out / "logs", out / "resume.pt")
+        trainer.resume_file.unlink(missing_ok=True)
+        dice[f"{precision} ({'bf16' if trainer.bf16 else 'fp32'} in effect)"] = trainer.fit()["val/dice"]
+    print(f"\naccuracy check, silu256, {epochs} epochs: " + ", ".join(f"{k}: val Dice {v:.4f}" for k, v in dice.items()))
+    values = list(dice.values())
+    print(f"difference {abs(values[0] - values[1]):.4f} (must be <= 0.005): "
+          f"{'PASS' if abs(values[0] - values[1]) <= 0.005 else 'FAIL'}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=4, help="timed training steps per measurement")
+    parser.add_argument("--accuracy-epochs", type=int, default=3)
+    parser.add_argument("--data", type=Path, default=Path("data/processed"))
+    args = parser.parse_args()
+    speed_table(args.steps)
+    accuracy_check(args.accuracy_epochs, args.data)
+
+
+if __name__ == "__main__":
+    main()

@@ -31,7 +31,7 @@ def training_curves(history: pd.DataFrame, title: str, path: Path) -> Path:
         ax.set_title(metric)
         ax.grid(alpha=0.3)
         ax.legend()
-    fig.suptitle(title)
+    fig.suptitle(title, y=1.03)
     return _save(fig, path)
 
 

@@ -131,7 +131,8 @@ def accuracy_check(epochs: int, data_root: Path) -> None:
         trainer = Trainer(spec, settings, data_root, out / "model", out / "logs", out / "resume.pt")
         trainer.resume_file.unlink(missing_ok=True)
         dice[f"{precision} ({'bf16' if trainer.bf16 else 'fp32'} in effect)"] = trainer.fit()["val/dice"]
-    print(f"\naccuracy check, silu256, {epochs} epochs: " + ", ".join(f"{k}: val Dice {v:.4f}" for k, v in dice.items()))
+    print(f"\naccuracy check, silu256, {epochs} epochs: "
+          + ", ".join(f"{k}: val Dice {v:.4f}" for k, v in dice.items()))
     values = list(dice.values())
     print(f"difference {abs(values[0] - values[1]):.4f} (must be <= 0.005): "
           f"{'PASS' if abs(values[0] - values[1]) <= 0.005 else 'FAIL'}")

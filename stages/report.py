@@ -15,7 +15,7 @@ import pandas as pd
 from stages.atomic import atomic_path, write_text
 from stages.cli import run_main
 from stages.config import Params, load_params
-from stages.data import NATIVE_SIZE, load_arrays, processed_dir
+from stages.data import NATIVE_SIZE, load_arrays, processed_dir, read_split_json
 from stages.figures import comparison, prediction_panels, roc_pr, training_curves
 from stages.reporting import build_report, load_history
 
@@ -64,7 +64,7 @@ def main() -> None:
     with atomic_path(args.out / "figures") as tmp:
         figures = draw_figures(params, args.train, args.eval, args.predictions, args.data, tmp)
     text, claims = build_report(params, args.train, args.eval, figures, args.raw / "manifest.sha256",
-                                args.out / "timing")
+                                args.out / "timing", len(read_split_json(args.data)["train"]))
     write_text(args.out / "report.md", text)
     for c in claims:
         log.info("claim: %s -> %s (%s)", c.claim, c.verdict, c.measured)

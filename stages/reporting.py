@@ -97,13 +97,30 @@ def timing_rows(timing_dir: Path, train_root: Path, models: list[str]) -> list[l
     return rows
 
 
+def budget_rows(params: Params, evals: dict[str, dict], history: dict[str, pd.DataFrame],
+                n_train: int) -> list[list[str]]:
+    """What each model saw in training, and whether validation Dice was still rising at the end."""
+    rows = []
+    for name, ev in evals.items():
+        spec, h = params.models[name], history[name]
+        side = params.train.crop if params.train.crop and params.train.crop < spec.image_size else spec.image_size
+        pixels = params.train.epochs * n_train * side * side
+        dice = h["val/dice"].to_numpy() if "val/dice" in h else []
+        quarter = max(len(dice) // 4, 1)
+        gain = dice[-quarter:].mean() - dice[-2 * quarter:-quarter].mean() if len(dice) >= 2 else float("nan")
+        rows.append([name, f"{spec.image_size}", f"{side}x{side}", str(params.train.epochs), f"{pixels / 1e6:.0f}",
+                     _fmt(float(h["train/dice"].iloc[-1]) if len(h) else float("nan")),
+                     _fmt(float(dice[-1]) if len(dice) else float("nan")), f"{gain:+.4f}"])
+    return rows
+
+
 def claims_table(claims: list[Claim]) -> str:
     return _table(["claim of the study", "measured in this run", "verdict"],
                   [[c.claim, c.measured, f"**{c.verdict}**"] for c in claims])
 
 
 def build_report(params: Params, train_root: Path, eval_root: Path, figures: dict[str, str],
-                 manifest: Path, timing_dir: Path) -> tuple[str, list[Claim]]:
+                 manifest: Path, timing_dir: Path, n_train: int) -> tuple[str, list[Claim]]:
     """The whole report as Markdown, and the claims it checked."""
     models = [m for m in params.models if (eval_root / m / "metrics.json").is_file()]
     evals = {m: json.loads((eval_root / m / "metrics.json").read_text()) for m in models}
@@ -150,6 +167,13 @@ def build_report(params: Params, train_root: Path, eval_root: Path, figures: dic
                              f"({morph[m].set_index('measure').loc[meas, 'rel_error_mean'] * 100:+.1f}%)"
                              for m in models)] for meas in measures]),
             "", "In brackets the mean signed error: positive means the model over-estimates.", ""]
+    out += ["## Training budget", "",
+            "What each model saw in training (one crop or image per training image per epoch) and how its validation "
+            "Dice moved over the last quarter of epochs compared with the quarter before: a gain well above zero means "
+            "more epochs would still help.", "",
+            _table(["model", "input", "training patch", "epochs", "megapixels seen", "final train Dice",
+                    "final val Dice", "val Dice gain, last quarter"], budget_rows(params, evals, history, n_train)),
+            ""]
     out += ["## Settings", "",
             f"- Code revision: `{code_revision()}`",
             f"- Data manifest (data/raw/manifest.sha256) sha256: `{manifest_sum}`", "",

@@ -96,8 +96,10 @@ def build(out: Path) -> str:
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     lines += ["", "Paired per-image comparisons (second minus first; 95% bootstrap CI; Wilcoxon signed-rank):", "",
               "| effect | held fixed | F1 difference | 95% CI | second better on | p |", "|---|---|---|---|---|---|"]
-    pairs = [(("relu", s), ("silu", s), "activation ReLU -> SiLU", f"size {s}") for s in (512, 256)]
-    pairs += [((a, 512), (a, 256), "resolution 512 -> 256", a) for a in ("relu", "silu")]
+    sizes = sorted({size for _, size in cells}, reverse=True)
+    pairs = [(("relu", size), ("silu", size), "activation ReLU -> SiLU", f"size {size}") for size in sizes]
+    pairs += [((act, sizes[0]), (act, sizes[-1]), f"resolution {sizes[0]} -> {sizes[-1]}", act)
+              for act in ("relu", "silu") if len(sizes) > 1]
     for first, second, effect, fixed in pairs:
         if first in cells and second in cells:
             c = paired_comparison(cells[first][1]["fov_f1"].to_numpy(), cells[second][1]["fov_f1"].to_numpy(),

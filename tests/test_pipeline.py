@@ -88,6 +88,11 @@ def test_changing_the_baseline_activation_retrains_only_the_baseline(project):
     stale = sh(work, "dvc", "status", env=env)
     (work / "params.yaml").write_text(yaml_params)
     assert "train:" in stale and "train_variant@" not in stale and "preprocess" not in stale
-    out = sh(work, "dvc", "exp", "run", "-S", "activation=silu", env=env)
+    out = sh(work, "dvc", "exp", "run", "--temp", "-n", "silu64", "-S", "activation=silu", env=env)
     assert "Running stage 'train'" in out
     assert "Running stage 'train_variant@" not in out and "Running stage 'preprocess'" not in out
+    # the activation-vs-resolution summary finds the experiment beside the committed models
+    table = sh(work, sys.executable, "-m", "stages.experiments", env=env)
+    assert "| relu @ 64 |" in table and "| silu @ 64 | experiment silu64" in table and "| silu @ 32 |" in table
+    assert "| activation ReLU -> SiLU | size 64 | not run" not in table
+    assert (work / "reports" / "experiments.md").read_text() in table

@@ -4,7 +4,7 @@
     dvc exp run -S image_size=256         # ReLU at 256
     python -m stages.experiments [--out reports/experiments.md]
 
-Reads `dvc exp show --json` for the baseline's test metrics in the workspace and in each experiment, and each
+Reads `dvc exp show --json --all-commits` for the baseline's test metrics in the workspace and in each experiment, and each
 experiment's per-image scores from its git commit; the study's silu256 model supplies SiLU at 256. Writes a
 2x2 table (activation x resolution) of test F1 and AUC inside the field of view, and paired per-image comparisons.
 """
@@ -36,7 +36,7 @@ def _git(*args: str) -> str:
 
 def experiment_revisions() -> list[dict]:
     """[{name, rev, params}] for the workspace's commit and every experiment based on it."""
-    result = subprocess.run(["dvc", "exp", "show", "--json"], capture_output=True, text=True)
+    result = subprocess.run(["dvc", "exp", "show", "--json", "--all-commits"], capture_output=True, text=True)
     if result.returncode:
         raise PipelineError(f"dvc exp show: {result.stderr.strip()}")
     found = []

@@ -153,6 +153,9 @@ def build_report(params: Params, train_root: Path, eval_root: Path, figures: dic
            "## Paired comparisons (per test image)", "",
            _table(["comparison", "score", "mean difference (2nd - 1st)", "95% CI", "2nd better on", "Wilcoxon p"],
                   cmp_rows), "",
+           "The study changed the activation and the resolution together; the experiments that separate the two "
+           "(`dvc exp run -S activation=silu`, `dvc exp run -S image_size=256`) are summarised in "
+           "[experiments.md](experiments.md) by `python -m stages.experiments`.", "",
            "## Figures", ""]
     out += [f"![{title}]({path})" for title, path in figures.items()]
     out += ["", "## Vessel measurements: predicted vs annotated", "",

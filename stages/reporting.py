@@ -14,6 +14,7 @@ from stages.claims import ALPHA, JUMPY, NEAR_ZERO, Claim, check_claims
 from stages.config import Params
 from stages.evaluation import morphology_errors
 from stages.metrics import bootstrap_ci, paired_comparison
+from stages.morphology import MEASURES
 
 COMPARISONS = (("baseline", "silu256", "SiLU@256 vs baseline (ReLU@512)"),
                ("silu256", "silu256_se", "SE vs no SE (both SiLU@256)"))
@@ -163,12 +164,12 @@ def build_report(params: Params, train_root: Path, eval_root: Path, figures: dic
             "the annotator's (inside the field of view; lengths and calibres in pixels at 512x512). The annotated "
             "means: " + ", ".join(f"{c} {truth_morph[c].mean():.4g}" for c in truth_morph.columns if c != "image"),
             ""]
-    morph = {m: morphology_errors(pd.read_csv(eval_root / m / "morphology.csv"), truth_morph) for m in models}
-    measures = list(next(iter(morph.values()))["measure"]) if morph else []
+    morph = {m: morphology_errors(pd.read_csv(eval_root / m / "morphology.csv"), truth_morph).set_index("measure")
+             for m in models}
     out += [_table(["measure", *models],
-                   [[meas, *(f"{morph[m].set_index('measure').loc[meas, 'abs_rel_error_mean'] * 100:.1f}% "
-                             f"({morph[m].set_index('measure').loc[meas, 'rel_error_mean'] * 100:+.1f}%)"
-                             for m in models)] for meas in measures]),
+                   [[meas, *(f"{morph[m].loc[meas, 'abs_rel_error_mean'] * 100:.1f}% "
+                             f"({morph[m].loc[meas, 'rel_error_mean'] * 100:+.1f}%)" for m in models)]
+                    for meas in MEASURES]),
             "", "In brackets the mean signed error: positive means the model over-estimates.", ""]
     out += ["## Training budget", "",
             "What each model saw in training (one crop or image per training image per epoch) and how its validation "

@@ -1,56 +1,29 @@
 """Stage `download`: fetch the set from its source, verify it, and write data/raw/ with a sha256 manifest.
 
-    python -m stages.download [--out data/raw]
+    python -m stages.download [--out data/raw] [--reference data/reference.sha256]
+
+The source is data.source in params.yaml, or $RETINA_DATA when set. Nothing is written unless the whole set
+verifies; a checksum mismatch against the reference is a warning, or an error with data.strict: true.
 """
 from __future__ import annotations
 
 import argparse
-import logging
-import tempfile
 from pathlib import Path
 
-from stages.atomic import atomic_path
-from stages.cli import run_main
-from stages.config import Params, load_params
-from stages.timing import timed
-from stages.data import compare_manifest, copy_raw, format_manifest, manifest, parse_manifest, verify_dataset
-from stages.errors import DataError
-from stages.sources import fetch
-
-log = logging.getLogger("download")
-REFERENCE = Path("data/reference.sha256")
-
-
-def download(params: Params, out: Path, reference: Path = REFERENCE) -> list[str]:
-    """Fetch and verify the set, then replace `out` with it; return the manifest differences from `reference`.
-
-    Nothing is written unless the whole set verifies; a mismatch with the reference is a warning, or an error
-    when data.strict is true.
-    """
-    source = params.data_source()
-    log.info("source: %s", source)
-    with tempfile.TemporaryDirectory(prefix="retina-download-") as work:
-        root = fetch(source, Path(work))
-        pairs = verify_dataset(root)
-        entries = manifest(pairs, root)
-        problems = compare_manifest(entries, parse_manifest(reference.read_text())) if reference.is_file() else \
-            [f"{reference}: reference manifest missing"]
-        if problems:
-            message = f"{len(problems)} file(s) differ from {reference}: " + "; ".join(problems[:5])
-            if params.strict:
-                raise DataError(message + " (data.strict is true)")
-            log.warning("WARNING: %s", message)
-        with atomic_path(out) as tmp:
-            copy_raw(pairs, root, tmp, format_manifest(entries))
-    log.info("verified %d files into %s", len(entries), out)
-    return problems
+from retina.cli import run_main
+from retina.config import load_params
+from retina.sources import import_dataset
+from retina.timing import timed
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("data/raw"))
+    parser.add_argument("--reference", type=Path, default=Path("data/reference.sha256"))
+    args = parser.parse_args()
+    params = load_params()
     with timed("download"):
-        download(load_params(), parser.parse_args().out)
+        import_dataset(params.data_source(), args.out, args.reference, params.strict)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from stages.config import load_params
+from retina.config import load_params
 from tests.synthetic import write_dataset
 
 ROOT = Path(__file__).resolve().parents[1]

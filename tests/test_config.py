@@ -6,7 +6,7 @@ import copy
 import pytest
 import yaml
 
-from stages.config import BASELINE, ConfigError, load_params, parse_params
+from retina.config import BASELINE, ConfigError, load_params, parse_params
 from tests.conftest import ROOT
 
 RAW = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -47,6 +47,11 @@ def test_project_params_resolve_three_models():
     ("data.val_eyes", 20, "'data.val_eyes' is 20; allowed: 1 to 19"),
     ("evaluate.threshold", 1.5, "'evaluate.threshold' must be between 0 and 1"),
     ("train.epochs", "ten", "'train.epochs' must be an integer"),
+    ("train.val_every", 1000, "'train.val_every' is 1000, more than train.epochs"),
+    ("train.augment", "yes", "'train.augment' must be true or false"),
+    ("seeds", [], "'seeds' must be a non-empty list of integers"),
+    ("seeds", [0, 0], "'seeds' lists a seed twice"),
+    ("seeds", 3, "'seeds' must be a non-empty list of integers"),
 ])
 def test_bad_values_are_refused_with_key_and_choices(path, value, message):
     with pytest.raises(ConfigError) as err:
@@ -66,3 +71,24 @@ def test_unreadable_params_file(tmp_path):
     bad.write_text("train: [unclosed\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_params(bad)
+
+
+@pytest.mark.parametrize("path, value, message", [
+    ("sede", 1, "unknown key 'sede'; did you mean 'seed'?"),
+    ("train.epoch", 5, "unknown key 'train.epoch'; did you mean 'train.epochs'?"),
+    ("model.widht", 8, "unknown key 'model.widht'; did you mean 'model.width'?"),
+    ("variants.silu256.atention", "se", "unknown key 'variants.silu256.atention'; did you mean "
+                                        "'variants.silu256.attention'?"),
+    ("evaluate.zzz", 1, "unknown key 'evaluate.zzz'; valid keys: threshold, bootstrap"),
+])
+def test_unknown_keys_are_refused_naming_the_closest_valid_key(path, value, message):
+    with pytest.raises(ConfigError) as err:
+        parse_params(changed(path, value))
+    assert message in str(err.value)
+
+
+def test_train_settings_carry_the_seed_and_refuse_an_unlisted_one():
+    params = load_params(ROOT / "params.yaml")
+    assert [params.train_settings(s).seed for s in params.seeds] == list(params.seeds)
+    with pytest.raises(ConfigError, match="seed 99 is not in params.yaml 'seeds'"):
+        params.train_settings(99)

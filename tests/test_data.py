@@ -1,7 +1,6 @@
 """Download and preprocess: verification, bad input, outputs left intact, the eye-grouped split, FOV masks."""
 from __future__ import annotations
 
-import dataclasses
 import json
 import shutil
 import zipfile
@@ -11,22 +10,25 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from stages.data import (COPIES_PER_EYE, load_arrays, read_split_json, split_eyes, verify_dataset)
-from stages.download import download
-from stages.errors import DataError, SourceError
-from stages.preprocess import preprocess
+from retina.arrays import load_arrays, read_split_json
+from retina.preparation import COPIES_PER_EYE, preprocess, split_eyes
+from retina.dataset import verify_dataset
+from retina.errors import DataError, SourceError
+from retina.sources import import_dataset
+from tests.conftest import ROOT
+
+REFERENCE = ROOT / "data" / "reference.sha256"
 
 
-def with_source(params, source: Path | str, **changes):
-    return dataclasses.replace(params, source=str(source), **changes)
+def download(source: Path | str, out: Path, strict: bool = False) -> list[str]:
+    return import_dataset(str(source), out, REFERENCE, strict)
 
 
 @pytest.fixture
-def raw(params, synthetic_source, tmp_path, monkeypatch) -> Path:
+def raw(synthetic_source, tmp_path) -> Path:
     """data/raw made by the download stage from the synthetic set."""
-    monkeypatch.delenv("RETINA_DATA", raising=False)
     out = tmp_path / "raw"
-    download(with_source(params, synthetic_source), out)
+    download(synthetic_source, out)
     return out
 
 
@@ -41,28 +43,27 @@ def test_download_copies_and_writes_manifest(raw: Path):
     assert len(lines) == 200 and all(len(line.split()[0]) == 64 for line in lines)
 
 
-def test_reference_mismatch_warns_or_fails_when_strict(params, synthetic_source, tmp_path, monkeypatch):
-    monkeypatch.delenv("RETINA_DATA", raising=False)
-    problems = download(with_source(params, synthetic_source), tmp_path / "raw")
+def test_reference_mismatch_warns_or_fails_when_strict(synthetic_source, tmp_path):
+    problems = download(synthetic_source, tmp_path / "raw")
     assert len(problems) == 200  # the synthetic files differ from the real set's reference checksums
     with pytest.raises(DataError, match="strict"):
-        download(with_source(params, synthetic_source, strict=True), tmp_path / "raw2")
+        download(synthetic_source, tmp_path / "raw2", strict=True)
     assert not (tmp_path / "raw2").exists()
 
 
-def test_environment_variable_overrides_source(params, synthetic_source, tmp_path, monkeypatch):
-    monkeypatch.setenv("RETINA_DATA", str(synthetic_source))
-    download(with_source(params, "/nonexistent/source"), tmp_path / "raw")
-    assert (tmp_path / "raw" / "manifest.sha256").is_file()
+def test_environment_variable_overrides_source(params, monkeypatch):
+    monkeypatch.setenv("RETINA_DATA", "/some/local/copy")
+    assert params.data_source() == "/some/local/copy"
+    monkeypatch.delenv("RETINA_DATA")
+    assert params.data_source() == params.source
 
 
-def test_zip_source_with_data_level(params, synthetic_source, tmp_path, monkeypatch):
-    monkeypatch.delenv("RETINA_DATA", raising=False)
+def test_zip_source_with_data_level(synthetic_source, tmp_path):
     archive = tmp_path / "set.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         for p in synthetic_source.rglob("*.png"):
             zf.write(p, Path("Data") / p.relative_to(synthetic_source))
-    download(with_source(params, archive), tmp_path / "raw")
+    download(archive, tmp_path / "raw")
     assert len(list((tmp_path / "raw").rglob("*.png"))) == 200
 
 
@@ -124,16 +125,16 @@ def _damage_odd_name(src: Path) -> Path:
     (_damage_empty_mask, "no vessel pixel"),
     (_damage_odd_name, "unexpected file names"),
 ])
-def test_bad_input_is_refused_by_name_and_earlier_output_kept(params, raw, source_copy, damage, message):
+def test_bad_input_is_refused_by_name_and_earlier_output_kept(raw, source_copy, damage, message):
     before = snapshot(raw)
     bad = damage(source_copy)
     with pytest.raises(DataError) as err:
-        download(with_source(params, source_copy), raw)
+        download(source_copy, raw)
     assert str(bad) in str(err.value) and message in str(err.value)
     assert snapshot(raw) == before
 
 
-def test_truncated_zip_is_refused(params, raw, synthetic_source, tmp_path):
+def test_truncated_zip_is_refused(raw, synthetic_source, tmp_path):
     archive = tmp_path / "set.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         for p in synthetic_source.rglob("*.png"):
@@ -141,15 +142,15 @@ def test_truncated_zip_is_refused(params, raw, synthetic_source, tmp_path):
     archive.write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])
     before = snapshot(raw)
     with pytest.raises(SourceError, match=f"{archive}.*truncated"):
-        download(with_source(params, archive), raw)
+        download(archive, raw)
     assert snapshot(raw) == before
 
 
 @pytest.mark.parametrize("source", ["http://127.0.0.1:9/retina.zip", "/no/such/folder"])
-def test_unreachable_source_says_how_to_supply_data(params, raw, source):
+def test_unreachable_source_says_how_to_supply_data(raw, source):
     before = snapshot(raw)
     with pytest.raises(SourceError, match="RETINA_DATA"):
-        download(with_source(params, source), raw)
+        download(source, raw)
     assert snapshot(raw) == before
 
 
@@ -163,17 +164,14 @@ def test_split_keeps_each_eye_on_one_side():
 
 
 @pytest.fixture
-def processed(params, raw, tmp_path) -> tuple[Path, object]:
-    params = dataclasses.replace(params, models={
-        name: dataclasses.replace(spec, image_size=size)
-        for (name, spec), size in zip(params.models.items(), (512, 128, 128))})
+def processed(raw, tmp_path) -> Path:
     out = tmp_path / "processed"
-    preprocess(params, raw, out)
-    return out, params
+    preprocess(raw, out, [512, 128, 128], val_eyes=4, seed=0)
+    return out
 
 
 def test_preprocess_shapes_ranges_and_split(processed):
-    out, params = processed
+    out = processed
     assert sorted(p.name for p in out.iterdir()) == ["128", "512", "split.json"]
     record = read_split_json(out)
     for size in (128, 512):
@@ -182,14 +180,25 @@ def test_preprocess_shapes_ranges_and_split(processed):
             assert a.images.shape == (n, size, size, 3) and a.images.dtype == np.uint8
             assert a.masks.shape == a.fov.shape == (n, size, size)
             assert set(np.unique(a.masks)) == {0, 1} and set(np.unique(a.fov)) <= {0, 1}
+            assert a.soft.shape == a.masks.shape and np.array_equal(a.masks, (a.soft > 127).astype(np.uint8))
             if split != "test":
                 assert list(a.ids) == record[split]
     val_eyes = {i // 4 for i in record["val"]}
-    assert not val_eyes & {i // 4 for i in record["train"]} and len(val_eyes) == params.val_eyes
+    assert not val_eyes & {i // 4 for i in record["train"]} and len(val_eyes) == 4
+
+
+def test_soft_masks_keep_the_vessel_fraction_that_binarising_loses(processed):
+    out = processed
+    native, small = load_arrays(out / "512" / "test"), load_arrays(out / "128" / "test")
+    # area-averaging keeps the vessel area (16 native pixels per 128 pixel): the soft mask's mean grey level
+    # matches the native vessel fraction, within the anti-aliasing blur
+    native_fraction = native.soft.astype(float).mean() / 255
+    assert abs(small.soft.astype(float).mean() / 255 - native_fraction) < 0.1 * native_fraction
+    assert len(np.unique(small.soft)) > 100  # grey levels, not a binary mask
 
 
 def test_fov_covers_disc_not_corners(processed):
-    out, _ = processed
+    out = processed
     a = load_arrays(out / "512" / "test")
     yy, xx = np.mgrid[:512, :512]
     r = np.hypot(yy - 256, xx - 256)
@@ -198,19 +207,18 @@ def test_fov_covers_disc_not_corners(processed):
         assert fov[r > 240].mean() < 0.001  # the black corners
 
 
-def test_preprocess_is_byte_identical_on_rerun(params, processed, raw, tmp_path):
-    out, p = processed
-    preprocess(p, raw, tmp_path / "again")
+def test_preprocess_is_byte_identical_on_rerun(processed, raw, tmp_path):
+    out = processed
+    preprocess(raw, tmp_path / "again", [512, 128], val_eyes=4, seed=0)
     assert snapshot(out) == snapshot(tmp_path / "again")
 
 
-def test_real_data_verifies_and_preprocesses(params, real_source, tmp_path, monkeypatch):
-    monkeypatch.delenv("RETINA_DATA", raising=False)
-    problems = download(with_source(params, real_source, strict=True), tmp_path / "raw")
+def test_real_data_verifies_and_preprocesses(params, real_source, tmp_path):
+    problems = download(real_source, tmp_path / "raw", strict=True)
     assert problems == []
     pairs = verify_dataset(tmp_path / "raw")
     assert {k: len(v) for k, v in pairs.items()} == {"train": 80, "test": 20}
-    record = preprocess(params, tmp_path / "raw", tmp_path / "processed")
+    record = preprocess(tmp_path / "raw", tmp_path / "processed", params.image_sizes, params.val_eyes, params.seed)
     assert record["sizes"] == sorted(set(params.image_sizes) | {512})
     test = load_arrays(tmp_path / "processed" / "512" / "test")
     fraction = test.masks.mean(axis=(1, 2))

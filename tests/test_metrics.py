@@ -4,9 +4,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from stages.metrics import (all_scores, bootstrap_ci, confusion, curves, paired_comparison, ranking_scores,
+from retina.metrics import (all_scores, bootstrap_ci, confusion, curves, paired_comparison, ranking_scores,
                             threshold_scores)
 
 TRUTH = np.array([[1, 1, 0, 0], [1, 0, 0, 0]], bool)
@@ -59,19 +60,54 @@ def test_curves_run_from_corner_to_corner():
     assert np.all(np.diff(c["fpr"]) >= 0)
 
 
-def test_bootstrap_interval_brackets_the_mean_and_narrows_with_more_data():
+def test_bootstrap_interval_has_its_stated_coverage():
+    # the percentile interval of the mean of 20 normal values must cover the true mean ~95% of the time (and a
+    # 60% interval ~60%): a wrong level or a wrong resampling would miss these bands
+    rng = np.random.default_rng(1)
+    for level, band in ((0.95, (0.90, 0.985)), (0.6, (0.50, 0.70))):
+        hits = 0
+        for trial in range(300):
+            sample = rng.normal(0.8, 0.05, 20)
+            lo, hi = bootstrap_ci(sample, 500, seed=trial, level=level)
+            hits += lo < 0.8 < hi
+        assert band[0] < hits / 300 < band[1], (level, hits / 300)
+
+
+def test_bootstrap_interval_narrows_with_more_data_and_ignores_nan():
     rng = np.random.default_rng(1)
     small, large = rng.normal(0.8, 0.05, 20), rng.normal(0.8, 0.05, 2000)
     lo, hi = bootstrap_ci(small, 2000, seed=0)
-    assert lo < small.mean() < hi
     lo2, hi2 = bootstrap_ci(large, 2000, seed=0)
     assert hi2 - lo2 < (hi - lo) / 4
+    assert bootstrap_ci(np.append(small, np.nan), 2000, seed=0) == (lo, hi)
+
+
+def series(values) -> pd.Series:
+    return pd.Series(values, index=pd.Index(range(len(values)), name="image"))
 
 
 def test_paired_comparison_detects_a_consistent_gain_only():
     rng = np.random.default_rng(2)
     a = rng.normal(0.75, 0.03, 20)
-    better = paired_comparison(a, a + 0.02 + rng.normal(0, 0.005, 20), 1000, seed=0)
+    better = paired_comparison(series(a), series(a + 0.02 + rng.normal(0, 0.005, 20)), 1000, seed=0)
     assert better["mean_diff"] > 0 and better["b_wins"] == 20 and better["p_wilcoxon"] < 0.001
-    noise = paired_comparison(a, a + rng.normal(0, 0.02, 20), 1000, seed=0)
+    noise = paired_comparison(series(a), series(a + rng.normal(0, 0.02, 20)), 1000, seed=0)
     assert noise["p_wilcoxon"] > 0.01 and noise["ci_low"] < 0 < noise["ci_high"]
+
+
+def test_paired_comparison_pairs_by_id_not_by_row_order():
+    a = pd.Series([0.5, 0.6, 0.7], index=[10, 11, 12])
+    b = pd.Series([0.71, 0.61, 0.51], index=[12, 11, 10])  # the same images, listed in the other order
+    c = paired_comparison(a, b, 200, seed=0)
+    assert c["mean_diff"] == pytest.approx(0.01) and c["b_wins"] == 3
+    with pytest.raises(ValueError, match="same unique ids"):
+        paired_comparison(a, pd.Series([0.5, 0.6, 0.7], index=[10, 11, 13]), 200, seed=0)
+
+
+def test_paired_comparison_drops_nan_pairs_everywhere():
+    a, b = series([0.5, 0.6, np.nan, 0.7, 0.8]), series([0.6, np.nan, 0.9, 0.8, 0.9])
+    c = paired_comparison(a, b, 500, seed=0)
+    assert c["n"] == 3 and c["b_wins"] == 3 and c["mean_diff"] == pytest.approx(0.1)
+    assert c["ci_low"] == pytest.approx(0.1) and c["ci_high"] == pytest.approx(0.1)
+    empty = paired_comparison(series([np.nan]), series([0.5]), 100, seed=0)
+    assert empty["n"] == 0 and math.isnan(empty["mean_diff"]) and math.isnan(empty["p_wilcoxon"])

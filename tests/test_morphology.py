@@ -8,7 +8,7 @@ import pytest
 from scipy import ndimage as ndi
 from skimage.draw import line
 
-from stages.morphology import vessel_measures
+from retina.morphology import vessel_measures
 
 
 def test_straight_vessel_of_known_length_and_width():

@@ -1,21 +1,32 @@
-"""The whole DVC pipeline, end to end, on synthetic data with a tiny model in a temporary copy of the project."""
+"""The whole DVC pipeline, end to end, on synthetic data with a tiny model in a temporary copy of the project:
+outputs that agree with a recomputation, a clean status, `-S activation=silu` retraining only the baseline, and
+`kill -9` at any stage followed by `dvc repro` giving exactly what an uninterrupted run gives."""
 from __future__ import annotations
 
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
+import torch
 import yaml
 
+from retina.arrays import dequantise, load_arrays
+from retina.metrics import all_scores
 from tests.conftest import ROOT
 
-TINY = {"model": {"width": 4, "depth": 2, "se_reduction": 2}, "image_size": 64,
+TINY = {"model": {"width": 4, "depth": 2, "se_reduction": 2}, "image_size": 64, "seeds": [0, 1],
         "variants": {"silu256": {"activation": "silu", "image_size": 32, "attention": "none"},
                      "silu256_se": {"activation": "silu", "image_size": 32, "attention": "se"}}}
+MODELS = ("baseline", "silu256", "silu256_se")
+COPY = ("retina", "stages", "dvc.yaml", "data/reference.sha256", ".dvc/config", ".dvcignore", ".gitignore")
 
 
 def sh(cwd: Path, *args: str, env: dict) -> str:
@@ -25,74 +36,208 @@ def sh(cwd: Path, *args: str, env: dict) -> str:
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory, synthetic_source) -> tuple[Path, dict]:
-    """A copy of the project with tiny params, as a git + DVC repository, after one full `dvc repro`."""
-    work = tmp_path_factory.mktemp("project")
-    for name in ("stages", "dvc.yaml", "data/reference.sha256", ".dvc/config", ".dvcignore"):
+def env(synthetic_source) -> dict:
+    return {**os.environ, "RETINA_DATA": str(synthetic_source),
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+            "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+
+
+@pytest.fixture(scope="module")
+def source_repo(tmp_path_factory, env) -> Path:
+    """A copy of the project with tiny params, committed to git, not yet run."""
+    work = tmp_path_factory.mktemp("source")
+    for name in COPY:
         src = ROOT / name
         (work / name).parent.mkdir(parents=True, exist_ok=True)
         (shutil.copytree if src.is_dir() else shutil.copy)(src, work / name, *(
             [shutil.ignore_patterns("__pycache__")] if src.is_dir() else []))
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params.update(TINY)
-    params["train"].update({"epochs": 2, "crop": 0, "device": "cpu"})
+    params["train"].update({"epochs": 6, "crop": 0, "device": "cpu", "precision": "fp32"})
     params["evaluate"]["bootstrap"] = 200
     (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    env = {**os.environ, "RETINA_DATA": str(synthetic_source),
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
     sh(work, "git", "init", "-q", env=env)
     sh(work, "git", "add", "-A", env=env)
     sh(work, "git", "commit", "-qm", "tiny project", env=env)
-    out = sh(work, "dvc", "repro", env=env)
-    return work, {"env": env, "first_repro": out}
+    return work
 
 
-def test_repro_builds_every_output(project):
-    work, ctx = project
-    for name in ("baseline", "silu256", "silu256_se"):
-        assert (work / "models" / name / "best.pt").is_file()
-        assert (work / "reports" / "eval" / name / "per_image.csv").is_file()
-        assert (work / "reports" / "train" / name / "plots" / "metrics" / "val" / "accuracy.tsv").is_file()
-    report = (work / "reports" / "report.md").read_text()
-    assert "| claim of the study | measured in this run | verdict |" in report
-    assert report.count("**holds**") + report.count("**does not hold**") + report.count("**not measurable**") == 6
+def clone(source: Path, dest: Path, env: dict) -> Path:
+    sh(dest.parent, "git", "clone", "-q", str(source), dest.name, env=env)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def project(source_repo, tmp_path_factory, env) -> Path:
+    """A clone of the tiny project after one uninterrupted `dvc repro`."""
+    work = clone(source_repo, tmp_path_factory.mktemp("reference") / "project", env)
+    sh(work, "dvc", "repro", env=env)
+    return work
+
+
+def test_scores_agree_with_a_recomputation_from_the_predictions(project):
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    truth = load_arrays(project / "data" / "processed" / "512" / "test")
+    per_seed = pd.read_csv(project / "reports" / "eval" / "per_seed.csv")
+    summary = json.loads((project / "reports" / "eval" / "summary.json").read_text())
+    assert sorted(per_seed["model"].unique()) == sorted(MODELS) and sorted(per_seed["seed"].unique()) == [0, 1]
+    for model in MODELS:
+        probs = []
+        for seed in (0, 1):
+            prob = dequantise(np.load(project / "data" / "predictions" / model / f"seed{seed}.npy"))
+            probs.append(prob)
+            scores = all_scores(prob, truth.masks, params["evaluate"]["threshold"], truth.fov)
+            row = per_seed[(per_seed["model"] == model) & (per_seed["seed"] == seed)].iloc[0]
+            assert row["fov_f1"] == pytest.approx(scores["f1"], abs=1e-4)
+            assert row["fov_auc_roc"] == pytest.approx(scores["auc_roc"], abs=1e-4)
+            best = torch.load(project / "models" / model / f"seed{seed}" / "best.pt", weights_only=True)
+            dice = pd.read_csv(project / "reports" / "train" / model / f"seed{seed}" / "plots" / "metrics" / "val" /
+                               "dice.tsv", sep="\t")
+            assert best["epoch"] == int(dice["step"][dice["dice"].idxmax()]) + 1 and best["seed"] == seed
+        f1 = per_seed[per_seed["model"] == model]["fov_f1"]
+        assert summary[model]["fov_f1"] == pytest.approx(f1.mean(), abs=1e-5)
+        assert summary[model]["fov_f1_sd"] == pytest.approx(f1.std(ddof=1), abs=1e-5)
+        ensemble = pd.read_csv(project / "reports" / "eval" / model / "per_image.csv", index_col="image")
+        mean_prob = np.mean(probs, axis=0)
+        k = 3  # one test image, recomputed from the seed-averaged probabilities
+        assert ensemble.loc[int(truth.ids[k]), "fov_f1"] == pytest.approx(
+            all_scores(mean_prob[k], truth.masks[k], 0.5, truth.fov[k])["f1"], abs=1e-3)
+
+
+def test_report_states_the_rule_and_a_verdict_per_claim(project):
+    report = (project / "reports" / "report.md").read_text()
+    claims = report.split("## Claims of the study")[1].split("## Test metrics")[0]
+    rows = [line for line in claims.splitlines() if line.startswith("| ") and "verdict" not in line]
+    assert len(rows) == 6 and "Verdict rule:" in claims
+    allowed = {"**holds**", "**contradicted**", "**not shown**", "**not measurable**"}
+    assert all(row.rstrip(" |").rsplit("| ", 1)[1] in allowed for row in rows)
+    assert "loss near 0 (binary cross-entropy" in claims and "final train BCE" in claims
+    assert "F1 ceiling" in report and "Every stage recorded in dvc.lock ran with exactly these files" in report
     for fig in ("panels.png", "roc_pr.png", "se_comparison.png", "curves_baseline.png"):
-        assert (work / "reports" / "figures" / fig).stat().st_size > 1000
-    summary = json.loads((work / "reports" / "eval" / "summary.json").read_text())
-    assert set(summary) == {"baseline", "silu256", "silu256_se"}
-    assert all(0 <= m["fov_auc_roc"] <= 1 for m in summary.values())
+        assert (project / "reports" / "figures" / fig).stat().st_size > 1000
 
 
-def test_status_is_clean_and_second_repro_does_nothing(project):
-    work, ctx = project
-    assert "up to date" in sh(work, "dvc", "status", env=ctx["env"])
-    assert "Running stage" not in sh(work, "dvc", "repro", env=ctx["env"])
+def test_status_is_clean_and_second_repro_does_nothing(project, env):
+    assert "up to date" in sh(project, "dvc", "status", env=env)
+    assert "Running stage" not in sh(project, "dvc", "repro", env=env)
 
 
-def test_metrics_and_plots_are_declared(project):
-    work, ctx = project
-    metrics = sh(work, "dvc", "metrics", "show", "--json", env=ctx["env"])
-    assert "fov_f1" in metrics and "val" in metrics
+def test_metrics_show_reports_every_model_from_the_summary(project, env):
+    shown = json.loads(sh(project, "dvc", "metrics", "show", "--json", env=env))
+    metrics = shown[""]["data"]["reports/eval/summary.json"]["data"]
+    summary = json.loads((project / "reports" / "eval" / "summary.json").read_text())
+    assert metrics == summary and set(metrics) == set(MODELS)
 
 
-def test_changing_the_baseline_activation_retrains_only_the_baseline(project):
-    work, ctx = project
-    env = ctx["env"]
-    sh(work, "git", "add", "-A", env=env)
-    sh(work, "git", "commit", "-qm", "results", env=env)
-    status = sh(work, "dvc", "status", env=env)
-    assert "up to date" in status
-    yaml_params = (work / "params.yaml").read_text()
-    (work / "params.yaml").write_text(yaml_params.replace("activation: relu", "activation: silu", 1))
-    stale = sh(work, "dvc", "status", env=env)
-    (work / "params.yaml").write_text(yaml_params)
-    assert "train:" in stale and "train_variant@" not in stale and "preprocess" not in stale
-    out = sh(work, "dvc", "exp", "run", "--temp", "-n", "silu64", "-S", "activation=silu", env=env)
-    assert "Running stage 'train'" in out
+def test_changing_the_baseline_activation_retrains_only_the_baseline(project, env):
+    sh(project, "git", "add", "-A", env=env)
+    sh(project, "git", "commit", "-qm", "results", env=env)
+    yaml_params = (project / "params.yaml").read_text()
+    (project / "params.yaml").write_text(yaml_params.replace("activation: relu", "activation: silu", 1))
+    stale = sh(project, "dvc", "status", env=env)
+    (project / "params.yaml").write_text(yaml_params)
+    assert "train@0:" in stale and "train@1:" in stale and "train_variant@" not in stale
+    assert "preprocess" not in stale
+    out = sh(project, "dvc", "exp", "run", "--temp", "-n", "silu64", "-S", "activation=silu", env=env)
+    assert "Running stage 'train@0'" in out and "Running stage 'train@1'" in out
     assert "Running stage 'train_variant@" not in out and "Running stage 'preprocess'" not in out
     # the activation-vs-resolution summary finds the experiment beside the committed models
-    table = sh(work, sys.executable, "-m", "stages.experiments", env=env)
+    table = sh(project, sys.executable, "-m", "stages.experiments", env=env)
     assert "| relu @ 64 |" in table and "| silu @ 64 | experiment silu64" in table and "| silu @ 32 |" in table
     assert "| activation ReLU -> SiLU | size 64 | not run" not in table
-    assert (work / "reports" / "experiments.md").read_text() in table
+
+
+def _processes(fragment: str) -> list[int]:
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, ValueError):
+            continue
+        if proc.name.isdigit() and fragment in cmd and "pytest" not in cmd:
+            pids.append(int(proc.name))
+    return pids
+
+
+def _val_dice(project: Path, run: str) -> list[float]:
+    tsv = project / "reports" / "train" / run / "plots" / "metrics" / "val" / "dice.tsv"
+    try:
+        return [float(line.split("\t")[1]) for line in tsv.read_text().splitlines()[1:] if line.strip()]
+    except (OSError, IndexError, ValueError):
+        return []
+
+
+def repro_and_kill(project: Path, env: dict, command: str, ready) -> None:
+    """Run `dvc repro`, SIGKILL the process running `command` once ready() is true, and wait for DVC to fail."""
+    repro = subprocess.Popen(["dvc", "repro"], cwd=project, env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 240
+    killed = False
+    while repro.poll() is None and time.monotonic() < deadline:
+        pids = _processes(command)
+        if pids and ready():
+            for pid in pids:
+                os.kill(pid, signal.SIGKILL)
+            killed = True
+            break
+        time.sleep(0.005)
+    output = repro.communicate(timeout=240)[0]
+    assert killed, f"{command} was never seen running:\n{output}"
+    assert repro.returncode != 0, output
+
+
+def _epochs_done(project: Path, name: str) -> int:
+    state = project / "models" / ".resume" / f"{name}.pt"
+    try:
+        return len(torch.load(state, weights_only=False)["history"]) if state.is_file() else 0
+    except Exception:  # noqa: BLE001 - a state being written: not ready yet
+        return 0
+
+
+def seen_for(seconds: float):
+    """A ready() that turns true `seconds` after its first call (the process is running from then on)."""
+    first: list[float] = []
+
+    def ready() -> bool:
+        first.append(time.monotonic())
+        return first[-1] - first[0] >= seconds
+
+    return ready
+
+
+def test_kill_9_anywhere_then_repro_gives_what_an_uninterrupted_run_gives(source_repo, project, tmp_path, env):
+    work = clone(source_repo, tmp_path / "project", env)
+    epochs = yaml.safe_load((project / "params.yaml").read_text())["train"]["epochs"]
+    runs = [f"{m}/seed{s}" for m in MODELS for s in (0, 1)]  # the order `dvc repro` trains them in
+    best = {run: torch.load(project / "models" / run / "best.pt", weights_only=True)["epoch"] for run in runs}
+    early = [run for run in runs if best[run] <= epochs - 2]
+    assert early, f"every reference run was best at its last epochs {best}: no kill after a best epoch possible"
+    model, seed = early[0].split("/seed")
+    name = f"{model}-seed{seed}"
+
+    # once mid-training (after its first epoch), once after its best validation epoch, in the same stage
+    repro_and_kill(work, env, f"stages.train {model} --seed {seed}", lambda: _epochs_done(work, name) >= 1)
+    repro_and_kill(work, env, f"stages.train {model} --seed {seed}",
+                   lambda: _epochs_done(work, name) > best[early[0]])
+    repro_and_kill(work, env, "stages.evaluate", seen_for(1.5))
+    repro_and_kill(work, env, "stages.report", seen_for(1.5))
+    sh(work, "dvc", "repro", env=env)
+    assert "up to date" in sh(work, "dvc", "status", env=env)
+
+    resumed = json.loads((work / "reports" / "train" / early[0] / "run.json").read_text())
+    assert resumed["resumed_after_epoch"] > best[early[0]]  # killed after its best epoch, and resumed
+    for run in runs:
+        a = torch.load(work / "models" / run / "best.pt", weights_only=True)
+        b = torch.load(project / "models" / run / "best.pt", weights_only=True)
+        assert a["epoch"] == b["epoch"] and all(torch.equal(a["state_dict"][k], b["state_dict"][k])
+                                                for k in b["state_dict"])
+        assert np.array_equal(np.load(work / "data" / "predictions" / f"{run}.npy"),
+                              np.load(project / "data" / "predictions" / f"{run}.npy"))
+        for log in ("val/dice.tsv", "train/loss.tsv", "train/bce.tsv"):
+            path = Path("reports/train") / run / "plots" / "metrics" / log
+            assert (work / path).read_text() == (project / path).read_text()
+    for table in ("summary.json", "baseline/per_image.csv", "silu256_se/seed1/per_image.csv"):
+        assert (work / "reports" / "eval" / table).read_text() == (project / "reports" / "eval" / table).read_text()
+    report, reference = ((p / "reports" / "report.md").read_text().split("## Figures")[0] for p in (work, project))
+    strip_ms = [line.split(" | ")[:3] + line.split(" | ")[4:] for line in report.splitlines()]  # ms/image: timing
+    assert strip_ms == [line.split(" | ")[:3] + line.split(" | ")[4:] for line in reference.splitlines()]

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from stages.config import ModelSpec, model_spec
-from stages.errors import ConfigError, DataError, TrainingError
-from stages.inference import save_checkpoint
-from stages.predict import predict_files
-from stages.unet import UNet
+from retina.config import ModelSpec, model_spec
+from retina.errors import ConfigError, DataError, TrainingError
+from retina.inference import save_checkpoint
+from retina.photos import predict_files
+from retina.model import UNet
 from tests.conftest import ROOT
 from tests.synthetic import fundus
 
@@ -24,7 +24,7 @@ SPEC = ModelSpec("tiny", "relu", 64, "se", width=4, depth=2, se_reduction=2)
 @pytest.fixture
 def checkpoint(tmp_path) -> Path:
     path = tmp_path / "models" / "tiny" / "best.pt"
-    save_checkpoint(path, UNet.from_spec(SPEC), SPEC, epoch=1)
+    save_checkpoint(path, UNet.from_spec(SPEC).state_dict(), SPEC, epoch=1)
     return path
 
 

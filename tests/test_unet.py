@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from stages.config import ACTIVATIONS, ConfigError
-from stages.unet import ConvBlock, SqueezeExcite, UNet, count_parameters, make_activation
+from retina.config import ACTIVATIONS, ConfigError
+from retina.model import ConvBlock, SqueezeExcite, UNet, count_parameters, make_activation
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)

@@ -1,9 +1,12 @@
-"""Train one U-Net: losses, augmentation, the epoch loop with validation, dvclive logging, checkpoints and resume."""
+"""Train one U-Net for one seed: losses, augmentation, the epoch loop with validation, dvclive logging, the best
+checkpoint, and a resume state that survives DVC removing the stage's outputs."""
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import logging
+import pickle
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -13,54 +16,59 @@ import torch
 import torch.nn.functional as F
 from dvclive import Live
 
-from stages.atomic import atomic_path, write_text
-from stages.config import ModelSpec, TrainSettings
-from stages.data import Arrays, load_arrays, processed_dir
-from stages.errors import TrainingError
-from stages.inference import autocast, predict_logits, save_checkpoint, select_device, to_input, use_bf16
-from stages.unet import UNet
+from retina.arrays import Arrays, load_arrays, processed_dir
+from retina.atomic import atomic_path, write_text
+from retina.config import ModelSpec, TrainSettings
+from retina.errors import TrainingError
+from retina.inference import autocast, predict_logits, save_checkpoint, select_device, to_input, training_layout, \
+    use_bf16
+from retina.machine import describe
+from retina.metrics import threshold_scores
+from retina.model import UNet
 
 log = logging.getLogger("train")
-METRICS = ("loss", "accuracy", "dice")
+BEST = "best.pt"
 
 
-def loss_fn(name: str, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """bce, dice (soft, over the batch) or their sum, computed in fp32."""
+def loss_terms(logits: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Binary cross-entropy and soft Dice loss (over the batch), in fp32; targets may be soft (0..1)."""
     logits, target = logits.float(), target.float()
-    total = logits.new_zeros(())
-    if "bce" in name:
-        total = total + F.binary_cross_entropy_with_logits(logits, target)
-    if "dice" in name:
-        prob = torch.sigmoid(logits)
-        total = total + 1 - (2 * (prob * target).sum() + 1) / (prob.sum() + target.sum() + 1)
-    return total
+    prob = torch.sigmoid(logits)
+    return {"bce": F.binary_cross_entropy_with_logits(logits, target),
+            "dice": 1 - (2 * (prob * target).sum() + 1) / (prob.sum() + target.sum() + 1)}
+
+
+def total_loss(name: str, terms: dict[str, torch.Tensor]) -> torch.Tensor:
+    """The training loss `bce`, `dice` or `bce+dice` (their sum) from :func:`loss_terms`."""
+    return sum(terms[part] for part in name.split("+"))
 
 
 @dataclass
 class Counts:
-    """Running pixel confusion counts and loss for one pass."""
+    """Running pixel confusion counts and losses of one pass; accuracy and Dice come from retina.metrics."""
 
     tp: int = 0
     fp: int = 0
     fn: int = 0
     tn: int = 0
     loss_sum: float = 0.0
+    bce_sum: float = 0.0
     batches: int = 0
 
-    def add(self, logits: torch.Tensor, target: torch.Tensor, loss: float) -> None:
+    def add(self, logits: torch.Tensor, target: torch.Tensor, loss: float, bce: float) -> None:
         pred, truth = logits > 0, target > 0.5
-        self.tp += int((pred & truth).sum())
-        self.fp += int((pred & ~truth).sum())
-        self.fn += int((~pred & truth).sum())
-        self.tn += int((~pred & ~truth).sum())
+        tp, fp, fn = int((pred & truth).sum()), int((pred & ~truth).sum()), int((~pred & truth).sum())
+        self.tp, self.fp, self.fn = self.tp + tp, self.fp + fp, self.fn + fn
+        self.tn += pred.numel() - tp - fp - fn
         self.loss_sum += loss
+        self.bce_sum += bce
         self.batches += 1
 
     def summary(self) -> dict[str, float]:
-        total = self.tp + self.fp + self.fn + self.tn
-        return {"loss": self.loss_sum / max(self.batches, 1),
-                "accuracy": (self.tp + self.tn) / max(total, 1),
-                "dice": 2 * self.tp / max(2 * self.tp + self.fp + self.fn, 1)}
+        scores = threshold_scores(self.tp, self.fp, self.fn, self.tn)
+        n = max(self.batches, 1)
+        return {"loss": self.loss_sum / n, "bce": self.bce_sum / n, "accuracy": scores["accuracy"],
+                "dice": scores["f1"]}
 
 
 def augment_batch(x: torch.Tensor, y: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -103,25 +111,31 @@ class Progress:
 
 
 def fingerprint(spec: ModelSpec, settings: TrainSettings, data_dir: Path) -> str:
-    """What a resumed run must share with the interrupted one: model, settings and training data."""
+    """What a resumed run must share with the interrupted one: model, settings (seed included) and training data."""
     h = hashlib.sha256(json.dumps([asdict(spec), asdict(settings)], sort_keys=True).encode())
-    for name in ("images.npy", "masks.npy"):
+    for name in ("images.npy", "masks.npy", "soft.npy"):
         h.update(hashlib.sha256((data_dir / name).read_bytes()).digest())
     return h.hexdigest()
 
 
-def evaluate_split(model: UNet, arrays: Arrays, settings: TrainSettings, device: torch.device,
-                   bf16: bool) -> dict[str, float]:
-    """Loss, pixel accuracy and Dice of the model on a whole split (pooled over pixels)."""
-    logits = predict_logits(model, arrays.images, device, bf16, settings.batch_size)
-    target = torch.from_numpy(arrays.masks).float()
+def evaluate_split(model: UNet, arrays: Arrays, loss: str, device: torch.device, bf16: bool,
+                   batch_size: int) -> dict[str, float]:
+    """Loss, BCE, pixel accuracy and Dice of the model on a whole split (pooled over pixels)."""
+    logits = predict_logits(model, arrays.images, device, bf16, batch_size)[:, None]
+    target = torch.from_numpy(arrays.masks).float()[:, None]
+    terms = loss_terms(logits, target)
     counts = Counts()
-    counts.add(logits, target, float(loss_fn(settings.loss, logits[:, None], target[:, None])))
+    counts.add(logits, target, float(total_loss(loss, terms)), float(terms["bce"]))
     return counts.summary()
 
 
 class Trainer:
-    """Train one model of the study from the processed arrays, resumable after an interruption."""
+    """Train one model of the study for one seed from the processed arrays, resumable after an interruption.
+
+    Outputs: model_dir/best.pt (the weights of the best validation Dice), log_dir (dvclive logs and run.json).
+    The resume state holds everything those outputs need, the best weights included, so a run killed at any point
+    and rerun (even after DVC removed its outputs) writes exactly what an uninterrupted run writes.
+    """
 
     def __init__(self, spec: ModelSpec, settings: TrainSettings, data_root: Path, model_dir: Path, log_dir: Path,
                  resume_file: Path) -> None:
@@ -132,9 +146,10 @@ class Trainer:
         self.fingerprint = fingerprint(spec, settings, folder / "train")
         self.device = select_device(settings.device)
         self.bf16 = use_bf16(settings.precision, self.device)
+        self.layout = training_layout(self.device, self.bf16)
         torch.manual_seed(settings.seed)
         self.gen = torch.Generator().manual_seed(settings.seed)
-        self.model = UNet.from_spec(spec).to(self.device, memory_format=torch.channels_last)
+        self.model = UNet.from_spec(spec).to(self.device, memory_format=self.layout)
         self.steps_per_epoch = len(self.train_data) // settings.batch_size
         if self.steps_per_epoch == 0:
             raise TrainingError(f"train.batch_size {settings.batch_size} is larger than the "
@@ -142,9 +157,10 @@ class Trainer:
         self.opt = torch.optim.Adam(self.model.parameters(), lr=settings.lr)
         self.sched = torch.optim.lr_scheduler.CosineAnnealingLR(self.opt, settings.epochs * self.steps_per_epoch)
         self.history: list[dict[str, float]] = []
-        self.best = {"val/dice": -1.0, "epoch": -1}
+        self.best: dict = {"val/dice": -1.0, "epoch": -1, "state_dict": None}
         self.images = torch.from_numpy(self.train_data.images)
-        self.masks = torch.from_numpy(self.train_data.masks)[:, None]
+        target = self.train_data.soft if settings.soft_masks else self.train_data.masks * 255
+        self.masks = torch.from_numpy(target)[:, None]  # grey 0..255, scaled to 0..1 per batch
 
     def _state(self) -> dict:
         return {"fingerprint": self.fingerprint, "model": self.model.state_dict(), "opt": self.opt.state_dict(),
@@ -155,7 +171,11 @@ class Trainer:
         """Load the resume state of an interrupted run with the same fingerprint; return the next epoch."""
         if not self.resume_file.is_file():
             return 0
-        state = torch.load(self.resume_file, weights_only=False)
+        try:
+            state = torch.load(self.resume_file, weights_only=False)
+        except (RuntimeError, EOFError, OSError, pickle.UnpicklingError) as exc:
+            log.warning("%s: unreadable resume state (%s); starting afresh", self.resume_file, exc)
+            return 0
         if state.get("fingerprint") != self.fingerprint:
             log.info("%s: resume state is for other settings or data; starting afresh", self.resume_file)
             return 0
@@ -165,25 +185,26 @@ class Trainer:
         self.gen.set_state(state["gen"])
         torch.set_rng_state(state["torch_rng"])
         self.history, self.best = state["history"], state["best"]
-        log.info("%s: resuming after epoch %d", self.spec.name, len(self.history))
+        log.info("%s seed %d: resuming after epoch %d", self.spec.name, self.settings.seed, len(self.history))
         return len(self.history)
 
     def train_epoch(self, epoch: int) -> dict[str, float]:
-        """One pass over the training images in a seeded random order; returns train loss/accuracy/Dice."""
+        """One pass over the training images in a seeded random order; returns train loss/BCE/accuracy/Dice."""
         s = self.settings
         self.model.train()
         counts = Counts()
         order = torch.randperm(len(self.images), generator=self.gen)
-        progress = Progress(f"{self.spec.name} epoch {epoch + 1}/{s.epochs}", self.steps_per_epoch)
+        progress = Progress(f"{self.spec.name} seed {s.seed} epoch {epoch + 1}/{s.epochs}", self.steps_per_epoch)
         for step in range(self.steps_per_epoch):
             idx = order[step * s.batch_size:(step + 1) * s.batch_size]
             images, target = random_crop(self.images[idx], self.masks[idx], s.crop, self.gen)
-            x, target = to_input(images, self.device), target.to(self.device).float()
+            x, target = to_input(images, self.device, self.layout), target.to(self.device).float().div_(255.0)
             if s.augment:
                 x, target = augment_batch(x, target, self.gen)
             with autocast(self.device, self.bf16):
-                logits = self.model(x.contiguous(memory_format=torch.channels_last))
-            loss = loss_fn(s.loss, logits, target)
+                logits = self.model(x.contiguous(memory_format=self.layout))
+            terms = loss_terms(logits, target)
+            loss = total_loss(s.loss, terms)
             if not torch.isfinite(loss):
                 raise TrainingError(f"{self.spec.name}: loss is {loss.item()} at epoch {epoch + 1}, step {step + 1}; "
                                     f"stopped. The last good state (epoch {epoch}) is kept in {self.resume_file}")
@@ -191,13 +212,17 @@ class Trainer:
             loss.backward()
             self.opt.step()
             self.sched.step()
-            counts.add(logits.detach().float(), target, loss.item())
+            counts.add(logits.detach().float(), target, loss.item(), terms["bce"].item())
             progress.update(step + 1, (step + 1) * s.batch_size, counts.loss_sum / counts.batches)
         progress.close()
         return counts.summary()
 
+    def validates(self, epoch: int) -> bool:
+        """Whether epoch (0-based) ends with a validation: every train.val_every epochs, and always the last."""
+        return (epoch + 1) % self.settings.val_every == 0 or epoch + 1 == self.settings.epochs
+
     def fit(self) -> dict[str, float]:
-        """Train for settings.epochs (resuming if possible); write best.pt, last.pt and the dvclive logs."""
+        """Train for settings.epochs (resuming if possible); write best.pt, the dvclive logs and run.json."""
         start_epoch = self._try_resume()
         started = time.perf_counter()
         with Live(str(self.log_dir), dvcyaml=None, save_dvc_exp=False, report=None) as live:
@@ -206,20 +231,27 @@ class Trainer:
             for epoch in range(start_epoch, self.settings.epochs):
                 t0 = time.perf_counter()
                 row = {f"train/{k}": v for k, v in self.train_epoch(epoch).items()}
-                val = evaluate_split(self.model, self.val_data, self.settings, self.device, self.bf16)
-                row.update({f"val/{k}": v for k, v in val.items()})
+                if self.validates(epoch):
+                    val = evaluate_split(self.model, self.val_data, self.settings.loss, self.device, self.bf16,
+                                         self.settings.batch_size)
+                    row.update({f"val/{k}": v for k, v in val.items()})
+                    if row["val/dice"] > self.best["val/dice"]:
+                        self.best = {"val/dice": row["val/dice"], "epoch": epoch + 1,
+                                     "state_dict": copy.deepcopy(self.model.state_dict())}
                 self.history.append(row)
-                if row["val/dice"] > self.best["val/dice"]:
-                    self.best = {"val/dice": row["val/dice"], "epoch": epoch + 1}
-                    save_checkpoint(self.model_dir / "best.pt", self.model, self.spec, epoch=epoch + 1,
-                                    val_dice=row["val/dice"])
                 self._save_resume_state()
                 self._log(live, row)
-                log.info("%s epoch %d/%d (%.1f s): %s", self.spec.name, epoch + 1, self.settings.epochs,
-                         time.perf_counter() - t0, " ".join(f"{k} {v:.4f}" for k, v in row.items()))
+                log.info("%s seed %d epoch %d/%d (%.1f s): %s", self.spec.name, self.settings.seed, epoch + 1,
+                         self.settings.epochs, time.perf_counter() - t0,
+                         " ".join(f"{k} {v:.4f}" for k, v in row.items()))
             live.summary["best"] = {"val_dice": self.best["val/dice"], "epoch": self.best["epoch"]}
-        save_checkpoint(self.model_dir / "last.pt", self.model, self.spec, epoch=self.settings.epochs)
+        save_checkpoint(self.model_dir / BEST, self.best["state_dict"], self.spec, seed=self.settings.seed,
+                        epoch=self.best["epoch"], val_dice=self.best["val/dice"])
         self._write_run_info(time.perf_counter() - started, start_epoch)
+        missing = [p for p in (self.model_dir / BEST, self.log_dir / "metrics.json", self.log_dir / "run.json")
+                   if not p.is_file()]
+        if missing:
+            raise TrainingError(f"{self.spec.name}: training ended without {missing[0]}; the resume state is kept")
         self.resume_file.unlink(missing_ok=True)
         return self.history[-1]
 
@@ -233,9 +265,9 @@ class Trainer:
             torch.save(self._state(), tmp)
 
     def _write_run_info(self, seconds: float, resumed_from: int) -> None:
-        """Facts about this run that are not metrics (they differ between identical runs): time, device."""
-        info = {"model": self.spec.name, "device": str(self.device), "bf16": self.bf16,
-                "threads": torch.get_num_threads(), "train_seconds": round(seconds, 1),
+        """Facts about this run that are not metrics (they differ between identical runs): time, machine."""
+        info = {"model": self.spec.name, "seed": self.settings.seed, "device": str(self.device),
+                "machine": describe(self.device), "bf16": self.bf16, "train_seconds": round(seconds, 1),
                 "resumed_after_epoch": resumed_from, "epochs": self.settings.epochs,
                 "seconds_per_epoch": round(seconds / max(self.settings.epochs - resumed_from, 1), 2)}
         write_text(self.log_dir / "run.json", json.dumps(info, indent=1) + "\n")

@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from stages.atomic import write_text
+from retina.atomic import write_text
 
 TIMING_DIR = Path("reports/timing")
 

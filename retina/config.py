@@ -1,9 +1,13 @@
 """Read params.yaml once, validate every key, and resolve each model's full settings.
 
-Every stage gets its configuration from :func:`load_params`; nothing else reads params.yaml.
+Every stage gets its configuration from :func:`load_params`; nothing else reads params.yaml. A key the schema does
+not know (a typo such as `sede` or `train.epoch`) is refused naming the closest valid key, so a misspelt setting
+never silently falls back to its default.
 """
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,17 +15,29 @@ from typing import Any
 
 import yaml
 
-from stages.errors import ConfigError
+from retina.errors import ConfigError
 
 PARAMS_FILE = Path("params.yaml")
 BASELINE = "baseline"
-ACTIVATIONS = ("relu", "silu", "gelu", "leaky_relu")  # stages.unet.ACTIVATION_LAYERS builds them
+ACTIVATIONS = ("relu", "silu", "gelu", "leaky_relu")  # retina.model.ACTIVATION_LAYERS builds them
 ATTENTIONS = ("none", "se")
 LOSSES = ("bce", "dice", "bce+dice")
 PRECISIONS = ("auto", "bf16", "fp32")
 DEVICES = ("auto", "cpu", "cuda")
 EYES = 20  # distinct eyes in the training set (80 images = 20 eyes x 4 stored copies)
 SOURCE_ENV = "RETINA_DATA"
+
+MODEL_KEYS = ("activation", "image_size", "attention")
+SCHEMA: dict[str, Any] = {  # every key params.yaml may hold; None: a leaf, a tuple: the keys of a section
+    "seed": None, "seeds": None,
+    "data": ("source", "strict", "val_eyes"),
+    **{key: None for key in MODEL_KEYS},
+    "variants": None,  # {name: {activation, image_size, attention}}, checked per variant
+    "model": ("width", "depth", "se_reduction"),
+    "train": ("epochs", "batch_size", "lr", "loss", "augment", "crop", "soft_masks", "val_every", "precision",
+              "device"),
+    "evaluate": ("threshold", "bootstrap"),
+}
 
 
 @dataclass(frozen=True)
@@ -39,7 +55,7 @@ class ModelSpec:
 
 @dataclass(frozen=True)
 class TrainSettings:
-    """Training knobs shared by every model."""
+    """Training knobs shared by every model, and the seed of one run."""
 
     epochs: int
     batch_size: int
@@ -47,9 +63,11 @@ class TrainSettings:
     loss: str
     augment: bool
     crop: int
+    soft_masks: bool
+    val_every: int
     precision: str
     device: str
-    seed: int
+    seed: int = 0
 
 
 @dataclass(frozen=True)
@@ -57,6 +75,7 @@ class Params:
     """The validated contents of params.yaml."""
 
     seed: int
+    seeds: tuple[int, ...]
     source: str
     strict: bool
     val_eyes: int
@@ -74,6 +93,20 @@ class Params:
     def data_source(self) -> str:
         """The data source: $RETINA_DATA when set, else data.source."""
         return os.environ.get(SOURCE_ENV) or self.source
+
+    def train_settings(self, seed: int) -> TrainSettings:
+        """The shared training settings for one training seed."""
+        if seed not in self.seeds:
+            raise ConfigError(f"seed {seed} is not in params.yaml 'seeds' {list(self.seeds)}")
+        return dataclasses.replace(self.train, seed=seed)
+
+
+def _refuse_unknown(section: dict[str, Any], allowed: tuple[str, ...], where: str) -> None:
+    for key in section:
+        if key not in allowed:
+            close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.5)
+            hint = f"did you mean '{where}{close[0]}'?" if close else f"valid keys: {', '.join(allowed)}"
+            raise ConfigError(f"params.yaml: unknown key '{where}{key}'; {hint}")
 
 
 def _get(section: dict[str, Any], key: str, where: str) -> Any:
@@ -94,6 +127,12 @@ def _number(value: Any, key: str, kind: type, positive: bool = True) -> Any:
     if positive and value <= 0:
         raise ConfigError(f"params.yaml: '{key}' must be > 0, got {value!r}")
     return kind(value)
+
+
+def _flag(value: Any, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"params.yaml: '{key}' must be true or false, got {value!r}")
+    return value
 
 
 def check_image_size(size: int, depth: int, key: str = "image_size") -> int:
@@ -120,37 +159,71 @@ def _model(name: str, settings: dict[str, Any], shared: dict[str, Any], where: s
     )
 
 
+def _models(raw: dict[str, Any]) -> dict[str, ModelSpec]:
+    shared = _get(raw, "model", "")
+    models = {BASELINE: _model(BASELINE, raw, shared, "")}
+    variants = raw.get("variants") or {}
+    if not isinstance(variants, dict):
+        raise ConfigError("params.yaml: 'variants' must map model names to {activation, image_size, attention}")
+    for name, settings in variants.items():
+        if name == BASELINE:
+            raise ConfigError(f"params.yaml: 'variants.{BASELINE}' is reserved for the top-level baseline settings")
+        if not isinstance(settings, dict):
+            raise ConfigError(f"params.yaml: 'variants.{name}' must be a mapping of {', '.join(MODEL_KEYS)}")
+        _refuse_unknown(settings, MODEL_KEYS, f"variants.{name}.")
+        models[name] = _model(name, settings, shared, f"variants.{name}.")
+    return models
+
+
+def _seeds(value: Any) -> tuple[int, ...]:
+    if not isinstance(value, list) or not value:
+        raise ConfigError(f"params.yaml: 'seeds' must be a non-empty list of integers, got {value!r}")
+    seeds = tuple(_number(s, "seeds[]", int, positive=False) for s in value)
+    if len(set(seeds)) != len(seeds):
+        raise ConfigError(f"params.yaml: 'seeds' lists a seed twice: {list(seeds)}")
+    return seeds
+
+
+def _train(tr: dict[str, Any], depth: int) -> TrainSettings:
+    def get(key: str) -> Any:
+        return _get(tr, key, "train.")
+
+    train = TrainSettings(
+        epochs=_number(get("epochs"), "train.epochs", int),
+        batch_size=_number(get("batch_size"), "train.batch_size", int),
+        lr=_number(get("lr"), "train.lr", float),
+        loss=_choice(get("loss"), LOSSES, "train.loss"),
+        augment=_flag(get("augment"), "train.augment"),
+        crop=_number(get("crop"), "train.crop", int, positive=False),
+        soft_masks=_flag(get("soft_masks"), "train.soft_masks"),
+        val_every=_number(get("val_every"), "train.val_every", int),
+        precision=_choice(get("precision"), PRECISIONS, "train.precision"),
+        device=_choice(get("device"), DEVICES, "train.device"),
+    )
+    if train.crop < 0 or (train.crop and train.crop % 2**depth):
+        raise ConfigError(f"params.yaml: 'train.crop' is {train.crop}; allowed: 0 (whole images) or a positive "
+                          f"multiple of 2**model.depth")
+    if train.val_every > train.epochs:
+        raise ConfigError(f"params.yaml: 'train.val_every' is {train.val_every}, more than train.epochs "
+                          f"({train.epochs}): the run would never be validated")
+    return train
+
+
 def parse_params(raw: dict[str, Any]) -> Params:
     """Validate a params mapping; raise ConfigError naming the first bad key and what is allowed."""
     if not isinstance(raw, dict):
         raise ConfigError("params.yaml: expected a mapping at the top level")
-    data = _get(raw, "data", "")
-    shared = _get(raw, "model", "")
-    models = {BASELINE: _model(BASELINE, raw, shared, "")}
-    for name, settings in (raw.get("variants") or {}).items():
-        if name == BASELINE:
-            raise ConfigError(f"params.yaml: 'variants.{BASELINE}' is reserved for the top-level baseline settings")
-        models[name] = _model(name, settings, shared, f"variants.{name}.")
+    _refuse_unknown(raw, tuple(SCHEMA), "")
+    for section, keys in SCHEMA.items():
+        if keys is not None:
+            if not isinstance(_get(raw, section, ""), dict):
+                raise ConfigError(f"params.yaml: '{section}' must be a mapping of {', '.join(keys)}")
+            _refuse_unknown(raw[section], keys, f"{section}.")
+    data, ev = raw["data"], raw["evaluate"]
+    models = _models(raw)
     val_eyes = _number(_get(data, "val_eyes", "data."), "data.val_eyes", int)
     if val_eyes >= EYES:
         raise ConfigError(f"params.yaml: 'data.val_eyes' is {val_eyes}; allowed: 1 to {EYES - 1} of the {EYES} eyes")
-    tr = _get(raw, "train", "")
-    seed = _number(_get(raw, "seed", ""), "seed", int, positive=False)
-    train = TrainSettings(
-        epochs=_number(_get(tr, "epochs", "train."), "train.epochs", int),
-        batch_size=_number(_get(tr, "batch_size", "train."), "train.batch_size", int),
-        lr=_number(_get(tr, "lr", "train."), "train.lr", float),
-        loss=_choice(_get(tr, "loss", "train."), LOSSES, "train.loss"),
-        augment=bool(_get(tr, "augment", "train.")),
-        crop=_number(_get(tr, "crop", "train."), "train.crop", int, positive=False),
-        precision=_choice(_get(tr, "precision", "train."), PRECISIONS, "train.precision"),
-        device=_choice(_get(tr, "device", "train."), DEVICES, "train.device"),
-        seed=seed,
-    )
-    if train.crop < 0 or (train.crop and train.crop % 2 ** models[BASELINE].depth):
-        raise ConfigError(f"params.yaml: 'train.crop' is {train.crop}; allowed: 0 (whole images) or a positive "
-                          f"multiple of 2**model.depth")
-    ev = _get(raw, "evaluate", "")
     threshold = _number(_get(ev, "threshold", "evaluate."), "evaluate.threshold", float)
     if not 0 < threshold < 1:
         raise ConfigError(f"params.yaml: 'evaluate.threshold' must be between 0 and 1, got {threshold}")
@@ -158,12 +231,13 @@ def parse_params(raw: dict[str, Any]) -> Params:
     if not isinstance(source, str) or not source:
         raise ConfigError("params.yaml: 'data.source' must be a non-empty string")
     return Params(
-        seed=seed,
+        seed=_number(_get(raw, "seed", ""), "seed", int, positive=False),
+        seeds=_seeds(_get(raw, "seeds", "")),
         source=source,
-        strict=bool(data.get("strict", False)),
+        strict=_flag(data.get("strict", False), "data.strict"),
         val_eyes=val_eyes,
         models=models,
-        train=train,
+        train=_train(raw["train"], models[BASELINE].depth),
         threshold=threshold,
         bootstrap=_number(_get(ev, "bootstrap", "evaluate."), "evaluate.bootstrap", int),
         raw=raw,
@@ -180,6 +254,11 @@ def load_params(path: str | Path = PARAMS_FILE) -> Params:
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     return parse_params(raw)
+
+
+def run_dir(name: str, seed: int) -> str:
+    """Where one (model, seed) run lives under models/, reports/train/, reports/eval/ and data/predictions/."""
+    return f"{name}/seed{seed}"
 
 
 def model_spec(params: Params, name: str) -> ModelSpec:

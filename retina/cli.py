@@ -5,7 +5,7 @@ import logging
 import sys
 from collections.abc import Callable
 
-from stages.errors import PipelineError
+from retina.errors import PipelineError
 
 
 def run_main(main: Callable[[], object]) -> None:

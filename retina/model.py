@@ -6,8 +6,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from stages.config import ACTIVATIONS, ATTENTIONS, ModelSpec, check_image_size
-from stages.errors import ConfigError
+from retina.config import ACTIVATIONS, ATTENTIONS, ModelSpec, check_image_size
+from retina.errors import ConfigError
 
 ACTIVATION_LAYERS: dict[str, Callable[[], nn.Module]] = {
     "relu": lambda: nn.ReLU(inplace=True),

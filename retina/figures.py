@@ -10,6 +10,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from retina.arrays import Arrays, dequantise  # noqa: E402
+from retina.config import Params, run_dir  # noqa: E402
+from retina.results import Results  # noqa: E402
+
 DPI = 100
 
 
@@ -20,17 +24,21 @@ def _save(fig: plt.Figure, path: Path) -> Path:
     return path
 
 
-def training_curves(history: pd.DataFrame, title: str, path: Path) -> Path:
-    """Loss, accuracy and Dice per epoch, train and validation, for one model."""
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
-    epochs = np.arange(1, len(history) + 1)
-    for ax, metric in zip(axes, ("loss", "accuracy", "dice")):
-        for split, style in (("train", "-"), ("val", "--")):
-            ax.plot(epochs, history[f"{split}/{metric}"], style, label=split)
+def training_curves(histories: dict[int, pd.DataFrame], title: str, path: Path) -> Path:
+    """Loss, binary cross-entropy, accuracy and Dice per epoch for one model: one colour per seed, train solid,
+    validation dashed (validations only where they happened)."""
+    fig, axes = plt.subplots(1, 4, figsize=(16, 3.4))
+    for ax, metric in zip(axes, ("loss", "bce", "accuracy", "dice")):
+        for colour, (seed, history) in enumerate(histories.items()):
+            for split, style in (("train", "-"), ("val", "--")):
+                column = f"{split}/{metric}"
+                if column in history:
+                    values = history[column].dropna()
+                    ax.plot(values.index + 1, values, style, color=f"C{colour}", label=f"{split}, seed {seed}")
         ax.set_xlabel("epoch")
         ax.set_title(metric)
         ax.grid(alpha=0.3)
-        ax.legend()
+    axes[0].legend(fontsize=7)
     fig.suptitle(title, y=1.03)
     return _save(fig, path)
 
@@ -87,3 +95,38 @@ def roc_pr(curves: dict[str, pd.DataFrame], path: Path) -> Path:
         ax.grid(alpha=0.3)
         ax.legend()
     return _save(fig, path)
+
+
+PANEL_IMAGES = (0, 7, 14)  # test images shown side by side for every model
+ZOOM = (slice(160, 320), slice(300, 460))  # a region with fine vessels, for the SE comparison
+
+
+def draw_figures(params: Params, res: Results, eval_root: Path, predictions: Path, test: Arrays,
+                 folder: Path) -> dict[str, str]:
+    """Write every figure of the report into `folder`; return {title: path relative to reports/}.
+
+    Prediction panels show each model's first training seed (one real model, not an average of seeds)."""
+    seed = params.seeds[0]
+    models = [m for m in res.models if (predictions / f"{run_dir(m, seed)}.npy").is_file()]
+    images = test.images.astype(np.float32) / 255
+    probs = {m: dequantise(np.load(predictions / f"{run_dir(m, seed)}.npy")) for m in models}
+    figures = {}
+    for m in res.models:
+        spec = params.models[m]
+        title = f"{m}: {spec.activation}, {spec.image_size}x{spec.image_size}, attention {spec.attention}"
+        training_curves({s: res.histories[(m, s)] for s in res.seeds if (m, s) in res.histories}, title,
+                        folder / f"curves_{m}.png")
+        figures[f"Training curves, {m}"] = f"figures/curves_{m}.png"
+    ids = [i for i in PANEL_IMAGES if i < len(images)]
+    prediction_panels(images, test.masks, {f"{m} (seed {seed})": p for m, p in probs.items()}, ids,
+                      folder / "panels.png")
+    figures["Original / predictions / ground truth"] = "figures/panels.png"
+    if {"silu256", "silu256_se"} <= set(probs):
+        comparison(images[0], test.masks[0], ("silu256", probs["silu256"][0]), ("silu256_se", probs["silu256_se"][0]),
+                   params.threshold, ZOOM, folder / "se_comparison.png")
+        figures[f"SE vs no SE, test image 0, seed {seed}"] = "figures/se_comparison.png"
+    curves = {m: {"roc": pd.read_csv(eval_root / m / "roc.csv"), "pr": pd.read_csv(eval_root / m / "pr.csv")}
+              for m in res.models if (eval_root / m / "roc.csv").is_file()}
+    roc_pr(curves, folder / "roc_pr.png")
+    figures["ROC and precision-recall (pixels of all seeds pooled)"] = "figures/roc_pr.png"
+    return figures

@@ -1,15 +1,22 @@
-"""Bring the Retina Blood Vessel set to a local folder: from Kaggle, an http(s) zip, a local zip or a local folder."""
+"""Bring the Retina Blood Vessel set to data/raw: from Kaggle, an http(s) zip, a local zip or a local folder,
+verified file by file and against the reference checksums before anything is written."""
 from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
+import tempfile
 import urllib.error
 import urllib.request
 import zipfile
 from pathlib import Path
 
-from stages.errors import SourceError
+from retina.atomic import atomic_path
+from retina.dataset import compare_manifest, copy_raw, format_manifest, manifest, parse_manifest, verify_dataset
+from retina.errors import DataError, SourceError
+
+log = logging.getLogger("download")
 
 KAGGLE_PREFIX = "kaggle:"
 KAGGLE_URL = "https://www.kaggle.com/api/v1/datasets/download/{}"
@@ -85,3 +92,27 @@ def fetch(source: str, workdir: Path) -> Path:
         return find_root(extract_zip(path, workdir / "unzipped"))
     raise SourceError(f"data source {source!r} is neither an existing folder, a zip file, a URL nor kaggle:<dataset>. "
                       f"{HOW_TO_SUPPLY}")
+
+
+def import_dataset(source: str, out: Path, reference: Path, strict: bool) -> list[str]:
+    """Fetch and verify the set, then replace `out` with it; return the manifest differences from `reference`.
+
+    Nothing is written unless the whole set verifies; a mismatch with the reference is a warning, or an error
+    when data.strict is true.
+    """
+    log.info("source: %s", source)
+    with tempfile.TemporaryDirectory(prefix="retina-download-") as work:
+        root = fetch(source, Path(work))
+        pairs = verify_dataset(root)
+        entries = manifest(pairs, root)
+        problems = compare_manifest(entries, parse_manifest(reference.read_text())) if reference.is_file() else \
+            [f"{reference}: reference manifest missing"]
+        if problems:
+            message = f"{len(problems)} file(s) differ from {reference}: " + "; ".join(problems[:5])
+            if strict:
+                raise DataError(message + " (data.strict is true)")
+            log.warning("WARNING: %s", message)
+        with atomic_path(out) as tmp:
+            copy_raw(pairs, root, tmp, format_manifest(entries))
+    log.info("verified %d files into %s", len(entries), out)
+    return problems

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
 
@@ -89,12 +90,22 @@ def bootstrap_ci(values: np.ndarray, resamples: int, seed: int, level: float = 0
     return float(np.percentile(means, tail)), float(np.percentile(means, 100 - tail))
 
 
-def paired_comparison(a: np.ndarray, b: np.ndarray, resamples: int, seed: int) -> dict[str, float]:
-    """Per-item comparison of b against a: mean difference b-a, its bootstrap 95% interval, the number of items
-    where b wins, and the two-sided Wilcoxon signed-rank p-value."""
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    diff = b - a
+def paired_comparison(a: pd.Series, b: pd.Series, resamples: int, seed: int) -> dict[str, float]:
+    """Per-item comparison of b against a, paired by index (e.g. image id), never by row order.
+
+    Pairs where either value is NaN are dropped before anything is computed, so the mean difference b-a, its
+    bootstrap 95% interval, the number of items where b wins, n and the two-sided Wilcoxon signed-rank p-value all
+    describe the same pairs. With no pair left every figure is NaN (n = 0).
+    """
+    pairs = pd.concat({"a": pd.Series(a, dtype=float), "b": pd.Series(b, dtype=float)}, axis=1, join="inner")
+    if not (pairs.index.is_unique and len(pairs) == len(a) == len(b)):
+        raise ValueError("paired comparison: the two sides must hold the same unique ids")
+    pairs = pairs.dropna()
+    diff = (pairs["b"] - pairs["a"]).to_numpy()
+    if len(diff) == 0:
+        return {"mean_diff": math.nan, "ci_low": math.nan, "ci_high": math.nan, "b_wins": 0, "n": 0,
+                "p_wilcoxon": math.nan}
     lo, hi = bootstrap_ci(diff, resamples, seed)
-    p = float(stats.wilcoxon(b, a).pvalue) if np.any(diff != 0) else 1.0
+    p = float(stats.wilcoxon(pairs["b"], pairs["a"]).pvalue) if np.any(diff != 0) else 1.0
     return {"mean_diff": float(diff.mean()), "ci_low": lo, "ci_high": hi, "b_wins": int((diff > 0).sum()),
             "n": int(len(diff)), "p_wilcoxon": p}

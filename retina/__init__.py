@@ -1,0 +1,1 @@
+"""retina-unet: the library behind the stage commands in stages/."""

@@ -1,0 +1,149 @@
+"""Format the report (reports/report.md) from gathered results and their statistics: tables and prose only."""
+from __future__ import annotations
+
+import math
+
+import yaml
+
+from retina.claims import JUMPY, NEAR_ZERO, RULE, Claim, check_claims
+from retina.config import Params
+from retina.morphology import MEASURES
+from retina.provenance import Provenance, describe, file_list
+from retina.results import Results
+from retina.statistics import CONVERGED, budget_table, ceiling_table, compare, comparison_table, morphology_table, \
+    score_table
+
+
+def _fmt(value: float | None, digits: int = 4) -> str:
+    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+
+
+def _pm(mean: float, sd: float, digits: int = 4) -> str:
+    return _fmt(mean, digits) + ("" if sd is None or math.isnan(sd) else f" ± {sd:.{digits}f}")
+
+
+def _percent(value: float, sign: str = "") -> str:
+    return "n/a" if math.isnan(value) else f"{value * 100:{sign}.1f}%"
+
+
+def _ci(ci: tuple[float, float], sign: str = "") -> str:
+    return f"[{ci[0]:{sign}.4f}, {ci[1]:{sign}.4f}]" if not math.isnan(ci[0]) else "[n/a]"
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    """A Markdown table."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+
+
+def claims_section(claims: list[Claim], loss: str) -> list[str]:
+    return ["## Claims of the study", "",
+            f"Thresholds are ours (the study gives none): *jumpy* means a mean absolute change of validation accuracy "
+            f"between validations above {JUMPY} over the second half of training, *steady* below it; *near 0* means "
+            f"a final training binary cross-entropy (the study's Keras loss; ours is `{loss}`, BCE is logged "
+            f"separately) below {NEAR_ZERO}. Accuracy is pixel accuracy over whole images, as Keras reports it.", "",
+            f"Verdict rule: {RULE}", "",
+            table(["claim of the study", "measured", "verdict"], [[c.claim, c.measured, f"**{c.verdict}**"]
+                                                                  for c in claims]), ""]
+
+
+def metrics_section(params: Params, res: Results) -> list[str]:
+    scores = score_table(res, params.bootstrap, params.seed)
+    ceiling = {c["size"]: c for c in ceiling_table(res, params.bootstrap, params.seed)}
+    n_seeds = len(params.seeds)
+    rows = []
+    for _, r in scores.iterrows():
+        size = r["input_size"]
+        limit = ceiling.get(size)
+        rows.append([r["model"], str(size), f"{r['parameters']:,}", f"{r['ms_per_image']:.0f}",
+                     ", ".join(map(str, r["best_epochs"])),
+                     _pm(r["fov_f1"], r["fov_f1_sd"]), _pm(r["fov_auc_roc"], r["fov_auc_roc_sd"]),
+                     _pm(r["fov_auc_pr"], r["fov_auc_pr_sd"]), _fmt(r["fov_accuracy"]), _fmt(r["fov_sensitivity"]),
+                     _fmt(r["fov_specificity"]), f"{_fmt(r['ensemble_f1'])} {_ci(r['ensemble_f1_ci'])}",
+                     f"{limit['f1']:.4f}" if limit else "1 (native)"])
+    return ["## Test metrics", "",
+            f"The 20 test images (the DRIVE test set, resized to 512x512), threshold {params.threshold}, scored at "
+            "512x512 inside the field of view against the binarised 512x512 masks (probabilities of 256 models are "
+            f"resized bilinearly). Each model was trained with {n_seeds} seed(s) ({', '.join(map(str, params.seeds))}); "
+            "a score is the mean ± sd over seeds of the pooled score (every pixel of the 20 images together). "
+            "*Seed-averaged F1* scores the mean of the seeds' probabilities per image, with a 95% bootstrap "
+            f"interval over images ({params.bootstrap} resamples). *F1 ceiling* is what a perfect model trained at "
+            "that input size could score: the annotation binarised at that size, up-sized to 512 and thresholded "
+            "at 0.5, against the 512 annotation. The per-seed values are in reports/eval/per_seed.csv.", "",
+            table(["model", "input", "parameters", "ms/image", "best epoch per seed", "F1 (FOV)", "AUC-ROC (FOV)",
+                   "AUC-PR", "accuracy", "sensitivity", "specificity", "seed-averaged F1 [95% CI]", "F1 ceiling"],
+                  rows), ""]
+
+
+def comparisons_section(params: Params, res: Results) -> list[str]:
+    rows = [[c["label"], c["score"], f"{c['mean_diff']:+.4f}", _ci((c["ci_low"], c["ci_high"]), "+"),
+             f"{c['b_wins']}/{c['n']}", f"{c['p_wilcoxon']:.3g}",
+             " ".join(f"{d:+.4f}" for d in c["per_seed"]) or "n/a"]
+            for c in comparison_table(res, params.bootstrap, params.seed)]
+    return ["## Paired comparisons (per test image)", "",
+            "Second model minus first, paired by test image id, on the seed-averaged probabilities; the last column "
+            "is the mean difference within each seed (seed k of one model against seed k of the other).", "",
+            table(["comparison", "score", "mean difference", "95% CI", "2nd better on", "Wilcoxon p",
+                   "difference per seed"], rows), "",
+            "The study changed the activation and the resolution together; the experiments that separate the two "
+            "(`dvc exp run -S activation=silu`, `dvc exp run -S image_size=256`) are summarised in "
+            "[experiments.md](experiments.md) by `python -m stages.experiments`.", ""]
+
+
+def morphology_section(res: Results) -> list[str]:
+    if res.truth_morphology is None:
+        return ["## Vessel measurements", "", "not measurable: reports/eval/truth_morphology.csv is missing", ""]
+    errors = morphology_table(res)
+    models = list(errors)
+    truth = res.truth_morphology
+    return ["## Vessel measurements: predicted vs annotated", "",
+            "Mean absolute relative error per test image of each measurement of the predicted vessel tree against "
+            "the annotator's (inside the field of view; lengths and calibres in pixels at 512x512), averaged over "
+            "seeds; in brackets the mean signed error (positive: the model over-estimates). The annotated means: "
+            + ", ".join(f"{c} {truth[c].mean():.4g}" for c in truth.columns), "",
+            table(["measure", *models], [[m, *(_percent(errors[k].loc[m, "abs_rel_error_mean"]) +
+                                               f" ({_percent(errors[k].loc[m, 'rel_error_mean'], '+')})"
+                                               for k in models)] for m in MEASURES]), ""]
+
+
+def budget_section(params: Params, res: Results, n_train: int) -> list[str]:
+    rows = [[b["model"], str(b["input"]), f"{b['patch']}x{b['patch']}", str(b["epochs"]), f"{b['megapixels']:.0f}",
+             _fmt(b["final_val_dice"]), f"{b['gain_mean']:+.4f} (max {b['gain_max']:+.4f})",
+             "yes" if b["converged"] else "**no**", f"{b['train_seconds']:.0f}", "; ".join(b["machines"])]
+            for _, b in budget_table(res, params, n_train).iterrows()]
+    return ["## Training budget and convergence", "",
+            "What each model saw in training (one crop or image per training image per epoch), and how its "
+            "validation Dice moved over the last quarter of validations against the quarter before, mean over seeds "
+            f"(max in brackets). A run counts as converged when that gain is below {CONVERGED} for every seed.", "",
+            table(["model", "input", "training patch", "epochs", "megapixels seen", "final val Dice",
+                   "val Dice gain, last quarter", "converged", "train s per seed", "machine"], rows), ""]
+
+
+def settings_section(params: Params, res: Results, prov: Provenance, manifest_sum: str) -> list[str]:
+    rows = [[t["stage"], f"{t['seconds']:.1f}", ""] for t in res.timings]
+    for (model, seed), r in sorted(res.runs.items()):
+        rows.append([f"train {model} seed {seed}", f"{r['train_seconds']:.1f}",
+                     f"{r['epochs']} epochs, {r['seconds_per_epoch']:.1f} s/epoch on {r.get('machine', r['device'])}"
+                     f" ({'bf16' if r['bf16'] else 'fp32'})"
+                     + (f", resumed after epoch {r['resumed_after_epoch']}" if r["resumed_after_epoch"] else "")])
+    return ["## Settings and provenance", "", describe(prov), "", file_list(prov), "",
+            f"Data manifest (data/raw/manifest.sha256) sha256: `{manifest_sum}`", "",
+            table(["stage", "wall time (s)", "notes"], rows), "",
+            "Parameters (params.yaml):", "", "```yaml", yaml.safe_dump(params.raw, sort_keys=False).strip(), "```", ""]
+
+
+def build_report(params: Params, res: Results, figures: dict[str, str], manifest_sum: str, prov: Provenance,
+                 n_train: int) -> tuple[str, list[Claim]]:
+    """The whole report as Markdown, and the claims it judged."""
+    claims = check_claims({m: res.model_histories(m) for m in params.models},
+                          compare(res, "silu256", "silu256_se", "fov_f1", params.bootstrap, params.seed))
+    out = ["# retina-unet: the study, reproduced", "",
+           "Generated by `dvc repro` (stage `report`) from the pipeline's outputs; do not edit by hand.", ""]
+    out += claims_section(claims, params.train.loss)
+    out += metrics_section(params, res)
+    out += comparisons_section(params, res)
+    out += ["## Figures", "", *(f"![{title}]({path})" for title, path in figures.items()), ""]
+    out += morphology_section(res)
+    out += budget_section(params, res, n_train)
+    out += settings_section(params, res, prov, manifest_sum)
+    return "\n".join(out), claims

@@ -1,0 +1,71 @@
+"""Apply a trained model to fundus photographs of any size and format."""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from retina.atomic import save_png, write_text
+from retina.config import ModelSpec
+from retina.images import fov_mask, read_photograph, resize_image
+from retina.inference import load_checkpoint, predict_proba, resize_probabilities
+from retina.model import UNet
+from retina.morphology import vessel_measures
+
+log = logging.getLogger("predict")
+
+
+@dataclass
+class Prediction:
+    """A model's output for one photograph, at the photograph's own size."""
+
+    probability: np.ndarray  # (H, W) float32 in [0, 1], zero outside the field of view
+    vessels: np.ndarray  # (H, W) bool
+    fov: np.ndarray  # (H, W) bool
+
+
+def predict_photograph(model: UNet, spec: ModelSpec, image: np.ndarray, threshold: float,
+                       device: torch.device = torch.device("cpu")) -> Prediction:
+    """Resize to the model's input, predict, map back to the original size and keep the field of view."""
+    small = np.round(resize_image(image, spec.image_size) * 255).astype(np.uint8)
+    prob = predict_proba(model, small[None], device, bf16=False)
+    prob = resize_probabilities(prob, image.shape[:2])[0]
+    fov = fov_mask(image.astype(np.float32) / 255).astype(bool)
+    prob = np.where(fov, prob, 0).astype(np.float32)
+    return Prediction(prob, prob > threshold, fov)
+
+
+def overlay(image: np.ndarray, vessels: np.ndarray, colour: tuple[int, int, int] = (0, 255, 0),
+            alpha: float = 0.6) -> np.ndarray:
+    """The photograph with predicted vessels blended in `colour`."""
+    out = image.astype(np.float32).copy()
+    out[vessels] = (1 - alpha) * out[vessels] + alpha * np.array(colour, np.float32)
+    return out.astype(np.uint8)
+
+
+def predict_files(images: list[Path], checkpoint: Path, out: Path, threshold: float) -> list[dict]:
+    """Predict each image (all are read and checked before anything is written); return their measures."""
+    photos = [(path, read_photograph(path)) for path in images]
+    model, spec, _ = load_checkpoint(checkpoint)
+    results = []
+    for path, photo in photos:
+        start = time.perf_counter()
+        pred = predict_photograph(model, spec, photo, threshold)
+        seconds = time.perf_counter() - start
+        stem = out / path.stem
+        save_png(np.round(pred.probability * 255).astype(np.uint8), Path(f"{stem}_probability.png"))
+        save_png(pred.vessels.astype(np.uint8) * 255, Path(f"{stem}_vessels.png"))
+        save_png(overlay(photo, pred.vessels), Path(f"{stem}_overlay.png"))
+        tree = {k: None if math.isnan(v) else v for k, v in vessel_measures(pred.vessels, pred.fov).items()}
+        measures = {"image": str(path), "model": spec.name, "size": list(photo.shape[:2]), "units": "pixels",
+                    "seconds": round(seconds, 3), **tree}
+        write_text(Path(f"{stem}_measures.json"), json.dumps(measures, indent=1) + "\n")
+        log.info("%s: %.2f s, vessel density %.3f", path, seconds, measures["density"])
+        results.append(measures)
+    return results

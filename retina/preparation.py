@@ -1,0 +1,74 @@
+"""Preprocessing: split the training eyes, resize images and masks to each model's input size, find fields of view,
+and write the arrays that training and evaluation read."""
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from retina.arrays import Arrays, processed_dir, save_arrays
+from retina.atomic import atomic_path
+from retina.dataset import COUNTS, NATIVE_SIZE, list_pairs, verify_pair
+from retina.errors import DataError
+from retina.images import binarise, fov_mask, resize_grey, resize_image
+
+log = logging.getLogger("preprocess")
+COPIES_PER_EYE = 4  # train index 4g: original, 4g+1: left-right flip, 4g+2: top-bottom flip, 4g+3: rotated
+
+
+def split_eyes(n_train: int, val_eyes: int, seed: int) -> dict[str, list[int]]:
+    """Split training indices by eye (4 stored copies each) so no eye is on both sides."""
+    if n_train % COPIES_PER_EYE:
+        raise DataError(f"{n_train} training images is not a whole number of eyes ({COPIES_PER_EYE} copies each)")
+    eyes = n_train // COPIES_PER_EYE
+    if not 0 < val_eyes < eyes:
+        raise DataError(f"val_eyes must be between 1 and {eyes - 1}, got {val_eyes}")
+    order = np.random.default_rng(seed).permutation(eyes)
+    val = sorted(int(e) for e in order[:val_eyes])
+    train = sorted(int(e) for e in order[val_eyes:])
+
+    def indices(group: list[int]) -> list[int]:
+        return [e * COPIES_PER_EYE + c for e in group for c in range(COPIES_PER_EYE)]
+
+    return {"train_eyes": train, "val_eyes": val, "train": indices(train), "val": indices(val)}
+
+
+def build_arrays(images: list[np.ndarray], masks: list[np.ndarray], ids: list[int], size: int) -> Arrays:
+    """Resize native images and grey masks into compact uint8 arrays with binary, soft and FOV masks.
+
+    The soft mask is the area-averaged grey level (the fraction of each pixel that is vessel, x255: what a thin
+    vessel leaves after down-sizing); the binary mask is the soft mask thresholded.
+    """
+    resized = [resize_image(img, size) for img in images]
+    soft = np.stack([np.clip(np.round(resize_grey(m, size)), 0, 255).astype(np.uint8) for m in masks])
+    return Arrays(
+        images=np.stack([np.round(r * 255).astype(np.uint8) for r in resized]),
+        masks=binarise(soft),
+        soft=soft,
+        fov=np.stack([fov_mask(r) for r in resized]),
+        ids=np.asarray(ids, dtype=np.int64),
+    )
+
+
+def preprocess(raw: Path, out: Path, sizes: list[int], val_eyes: int, seed: int) -> dict:
+    """Verify the raw set, split its eyes, and write out/<size>/{train,val,test}/*.npy for each size (and the native
+    512) with out/split.json; `out` is replaced only when everything succeeds."""
+    native = {split: [verify_pair(p) for p in list_pairs(raw, split)] for split in COUNTS}
+    split = split_eyes(len(native["train"]), val_eyes, seed)
+    groups = {"train": ("train", split["train"]), "val": ("train", split["val"]),
+              "test": ("test", list(range(len(native["test"]))))}
+    sizes = sorted(set(sizes) | {NATIVE_SIZE})
+    with atomic_path(out) as tmp:
+        for size in sizes:
+            folder = processed_dir(tmp, size)
+            folder.mkdir(parents=True)
+            for name, (source, ids) in groups.items():
+                arrays = build_arrays([native[source][i][0] for i in ids], [native[source][i][1] for i in ids],
+                                      ids, size)
+                save_arrays(arrays, folder / name)
+            log.info("size %d: %s", size, ", ".join(f"{k} {len(v[1])}" for k, v in groups.items()))
+        record = {"seed": seed, "sizes": sizes, **split}
+        (tmp / "split.json").write_text(json.dumps(record, indent=1) + "\n")
+    return record

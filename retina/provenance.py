@@ -1,0 +1,56 @@
+"""Which exact code and parameters produced the results: the md5 of every code file (as DVC records it in dvc.lock),
+checked against the dvc.lock entries of the stages whose outputs the report reads."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+CODE_GLOBS = ("retina/*.py", "stages/*.py", "dvc.yaml", "params.yaml")
+
+
+def md5(path: Path) -> str:
+    """The md5 of a file, as DVC records it for a file dependency."""
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+@dataclass
+class Provenance:
+    """The code's fingerprint and how it agrees with what dvc.lock says each stage ran with."""
+
+    files: dict[str, str]  # path -> md5
+    fingerprint: str  # sha256 over the sorted "md5  path" lines
+    stale: list[str] = field(default_factory=list)  # "stage: path" where dvc.lock records another md5
+    lock_found: bool = True
+
+
+def code_provenance(root: Path = Path("."), lock: Path = Path("dvc.lock")) -> Provenance:
+    """Fingerprint the code files under `root` and compare them with every file dependency in `lock`."""
+    files = {p.relative_to(root).as_posix(): md5(p) for pattern in CODE_GLOBS for p in sorted(root.glob(pattern))}
+    fingerprint = hashlib.sha256("".join(f"{d}  {p}\n" for p, d in sorted(files.items())).encode()).hexdigest()
+    if not (root / lock).is_file():
+        return Provenance(files, fingerprint, lock_found=False)
+    stages = (yaml.safe_load((root / lock).read_text()) or {}).get("stages", {})
+    stale = [f"{stage}: {dep['path']}" for stage, entry in stages.items() for dep in entry.get("deps", [])
+             if dep["path"] in files and dep.get("md5") != files[dep["path"]]]
+    return Provenance(files, fingerprint, stale)
+
+
+def describe(prov: Provenance) -> str:
+    """One Markdown paragraph naming the code and saying whether every recorded stage ran with it."""
+    text = (f"Code: {len(prov.files)} files ({', '.join(CODE_GLOBS)}), fingerprint `{prov.fingerprint[:16]}` "
+            "(sha256 of their `md5  path` lines, listed below; these are the md5s DVC records in dvc.lock). ")
+    if not prov.lock_found:
+        return text + "No dvc.lock was found, so which code the upstream stages ran is not recorded."
+    if prov.stale:
+        return text + ("**Some outputs came from other code**: dvc.lock records other versions of " +
+                       "; ".join(prov.stale[:8]) + (" ..." if len(prov.stale) > 8 else "") + ".")
+    return text + "Every stage recorded in dvc.lock ran with exactly these files."
+
+
+def file_list(prov: Provenance) -> str:
+    """The fingerprinted files and their md5s, as a collapsed Markdown block."""
+    lines = "\n".join(f"{digest}  {path}" for path, digest in sorted(prov.files.items()))
+    return f"<details><summary>code files and md5s</summary>\n\n```\n{lines}\n```\n</details>"

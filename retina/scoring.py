@@ -1,0 +1,131 @@
+"""Score vessel probabilities on the test images at 512x512, whole image and inside the field of view."""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from retina.atomic import atomic_path
+from retina.arrays import Arrays, load_arrays, processed_dir, quantise
+from retina.config import run_dir
+from retina.dataset import NATIVE_SIZE
+from retina.inference import load_checkpoint, predict_proba, resize_probabilities, select_device, use_bf16
+from retina.metrics import all_scores, confusion, curves, threshold_scores
+from retina.model import count_parameters
+from retina.morphology import vessel_measures
+
+log = logging.getLogger("evaluate")
+SCOPES = ("fov", "image")  # inside the field of view; the whole 512x512 image
+SUMMARY_KEYS = ("fov_f1", "fov_auc_roc", "fov_auc_pr", "fov_accuracy", "fov_sensitivity", "fov_specificity",
+                "image_f1", "image_accuracy")
+
+
+@dataclass
+class Prediction:
+    """One trained model's test-set probabilities at 512x512, and facts about the model."""
+
+    prob: np.ndarray  # (N, 512, 512) float32
+    info: dict[str, float]
+
+
+def score_images(prob: np.ndarray, truth: Arrays, threshold: float) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Per-image (indexed by image id) and pooled scores in each scope; columns `<scope>_<score>`."""
+    rows = []
+    for i, image_id in enumerate(truth.ids):
+        row: dict[str, float] = {"image": int(image_id)}
+        for scope in SCOPES:
+            region = truth.fov[i] if scope == "fov" else None
+            row.update({f"{scope}_{k}": v for k, v in all_scores(prob[i], truth.masks[i], threshold, region).items()})
+        rows.append(row)
+    pooled = {}
+    for scope in SCOPES:
+        region = truth.fov if scope == "fov" else None
+        pooled.update({f"{scope}_{k}": v for k, v in all_scores(prob, truth.masks, threshold, region).items()})
+    return pd.DataFrame(rows).set_index("image"), pooled
+
+
+def fov_curves(probs: list[np.ndarray], truth: Arrays) -> dict[str, np.ndarray]:
+    """ROC and PR curves of the pixels inside the field of view, pooled over several predictions (seeds)."""
+    fov = truth.fov.astype(bool)
+    return curves(np.concatenate([p[fov] for p in probs]), np.tile(truth.masks[fov].astype(bool), len(probs)))
+
+
+def morphology_table(masks: np.ndarray, fov: np.ndarray, ids: np.ndarray) -> pd.DataFrame:
+    """Vessel measures of each binary mask inside its field of view, indexed by image id."""
+    return pd.DataFrame([{"image": int(i), **vessel_measures(m, f)} for i, m, f in zip(ids, masks, fov)]
+                        ).set_index("image")
+
+
+def predict_test(checkpoint: Path, data_root: Path, precision: str, device: str = "auto") -> Prediction:
+    """Predict the test images at the model's input size (in the training precision) and resize to 512x512."""
+    dev = select_device(device)
+    model, spec, ckpt = load_checkpoint(checkpoint, dev)
+    bf16 = use_bf16(precision, dev)
+    images = load_arrays(processed_dir(data_root, spec.image_size) / "test").images
+    predict_proba(model, images[:1], dev, bf16)  # warm-up, not timed
+    start = time.perf_counter()
+    prob = predict_proba(model, images, dev, bf16)
+    seconds = time.perf_counter() - start
+    info = {"parameters": count_parameters(model), "inference_ms_per_image": 1000 * seconds / len(images),
+            "input_size": spec.image_size, "best_epoch": int(ckpt.get("epoch", -1)), "bf16": bf16}
+    return Prediction(resize_probabilities(prob, NATIVE_SIZE), info)
+
+
+def resolution_ceiling(data_root: Path, size: int) -> pd.DataFrame:
+    """F1 inside the FOV of the perfect `size` mask (the annotation binarised at `size`, as the models learn it)
+    up-sized bilinearly to 512 and thresholded at 0.5, against the 512 annotation: the best a model trained at
+    `size` can score at 512. Indexed by image id."""
+    small = load_arrays(processed_dir(data_root, size) / "test")
+    truth = load_arrays(processed_dir(data_root, NATIVE_SIZE) / "test")
+    up = resize_probabilities(small.masks.astype(np.float32), NATIVE_SIZE) > 0.5
+    return pd.DataFrame({"image": truth.ids,
+                         "fov_f1": [threshold_scores(*confusion(u, t, f))["f1"]
+                                    for u, t, f in zip(up, truth.masks, truth.fov)]}).set_index("image")
+
+
+def evaluate_all(models: list[str], seeds: tuple[int, ...], model_root: Path, data_root: Path, out: Path,
+                 predictions: Path, threshold: float, precision: str) -> dict[str, dict[str, float]]:
+    """Score every (model, seed) best checkpoint, and each model's seed-averaged probabilities; replace `out` and
+    `predictions` only when all succeed. Returns the summary: each key's mean over seeds and its sd."""
+    truth = load_arrays(processed_dir(data_root, NATIVE_SIZE) / "test")
+    rows, summary = [], {}
+    with atomic_path(out) as tmp, atomic_path(predictions) as tmp_pred:
+        for name in models:
+            probs = []
+            for seed in seeds:
+                pred = predict_test(model_root / run_dir(name, seed) / "best.pt", data_root, precision)
+                per_image, pooled = score_images(pred.prob, truth, threshold)
+                folder = tmp / run_dir(name, seed)
+                folder.mkdir(parents=True)
+                per_image.to_csv(folder / "per_image.csv", float_format="%.6f")
+                morphology_table(pred.prob > threshold, truth.fov, truth.ids).to_csv(folder / "morphology.csv",
+                                                                                     float_format="%.6f")
+                (folder / "metrics.json").write_text(json.dumps({"pooled": pooled, **pred.info}, indent=1) + "\n")
+                (tmp_pred / name).mkdir(parents=True, exist_ok=True)
+                np.save(tmp_pred / f"{run_dir(name, seed)}.npy", quantise(pred.prob))
+                rows.append({"model": name, "seed": seed, **{k: pooled[k] for k in SUMMARY_KEYS}, **pred.info})
+                probs.append(pred.prob)
+                log.info("%s seed %d: F1 (FOV) %.4f, AUC-ROC %.4f", name, seed, pooled["fov_f1"], pooled["fov_auc_roc"])
+            mean_prob = np.mean(probs, axis=0)
+            score_images(mean_prob, truth, threshold)[0].to_csv(tmp / name / "per_image.csv", float_format="%.6f")
+            c = fov_curves(probs, truth)
+            pd.DataFrame({"fpr": c["fpr"], "tpr": c["tpr"]}).to_csv(tmp / name / "roc.csv", index=False)
+            pd.DataFrame({"recall": c["recall"], "precision": c["precision"]}).to_csv(tmp / name / "pr.csv", index=False)
+        per_seed = pd.DataFrame(rows)
+        per_seed.to_csv(tmp / "per_seed.csv", index=False, float_format="%.6f")
+        for name, group in per_seed.groupby("model", sort=False):
+            summary[name] = {"seeds": len(group), **{k: round(float(group[k].mean()), 5) for k in SUMMARY_KEYS},
+                             **{f"{k}_sd": round(float(group[k].std(ddof=1)), 5) if len(group) > 1 else None
+                                for k in ("fov_f1", "fov_auc_roc")}}
+        (tmp / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+        morphology_table(truth.masks, truth.fov, truth.ids).to_csv(tmp / "truth_morphology.csv", float_format="%.6f")
+        sizes = sorted({int(i) for i in per_seed["input_size"]} - {NATIVE_SIZE})
+        if sizes:
+            pd.concat({size: resolution_ceiling(data_root, size) for size in sizes}, names=["size"]).to_csv(
+                tmp / "ceiling.csv", float_format="%.6f")
+    return summary

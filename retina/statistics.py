@@ -1,0 +1,138 @@
+"""The report's numbers: spread over seeds, paired comparisons, training budget and convergence, morphology errors.
+
+Every function takes gathered results (retina.results) and returns plain tables; formatting is retina.markdown's job.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from retina.config import Params
+from retina.metrics import bootstrap_ci, paired_comparison
+from retina.morphology import MEASURES
+from retina.results import Results
+
+CONVERGED = 0.003  # a run is converged when its validation Dice rose by less than this over the last quarter
+COMPARISONS = (("baseline", "silu256", "SiLU@256 vs baseline (ReLU@512)"),
+               ("silu256", "silu256_se", "SE vs no SE (both SiLU@256)"))
+POOLED = ("fov_f1", "fov_auc_roc", "fov_auc_pr", "fov_accuracy", "fov_sensitivity", "fov_specificity", "image_f1",
+          "image_accuracy")
+
+
+def mean_sd(values: pd.Series | np.ndarray) -> tuple[float, float]:
+    """Mean and sample standard deviation (NaN sd with one value) of the finite values."""
+    v = np.asarray(values, float)
+    v = v[np.isfinite(v)]
+    if len(v) == 0:
+        return math.nan, math.nan
+    return float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else math.nan
+
+
+def score_table(res: Results, resamples: int, seed: int) -> pd.DataFrame:
+    """Per model: each pooled test score as mean and sd over seeds, facts about the model, and the per-image F1 of
+    the seed-averaged probabilities with its 95% bootstrap interval."""
+    rows = []
+    for model in res.models:
+        group = res.per_seed[res.per_seed["model"] == model] if res.per_seed is not None else pd.DataFrame()
+        row: dict = {"model": model, "seeds": len(group)}
+        for key in POOLED:
+            row[key], row[f"{key}_sd"] = mean_sd(group[key]) if key in group else (math.nan, math.nan)
+        for key in ("input_size", "parameters"):
+            row[key] = int(group[key].iloc[0]) if key in group and len(group) else math.nan
+        row["ms_per_image"] = mean_sd(group["inference_ms_per_image"])[0] if len(group) else math.nan
+        row["best_epochs"] = [int(e) for e in group["best_epoch"]] if len(group) else []
+        ens = res.ensemble.get(model)
+        f1 = ens["fov_f1"] if ens is not None else pd.Series(dtype=float)
+        row["ensemble_f1"] = float(f1.mean()) if len(f1) else math.nan
+        row["ensemble_f1_ci"] = bootstrap_ci(f1.to_numpy(), resamples, seed)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def compare(res: Results, a: str, b: str, score: str, resamples: int, seed: int) -> tuple[list[float], dict | None]:
+    """b against a on one per-image score: the mean difference within each seed (seed k of b vs seed k of a, paired
+    by image id), and the pooled paired test on the seed-averaged probabilities. (None for a missing side.)"""
+    per_seed = [float(np.nanmean(res.per_image[(b, s)][score] - res.per_image[(a, s)][score]))
+                for s in res.seeds if (a, s) in res.per_image and (b, s) in res.per_image]
+    if a not in res.ensemble or b not in res.ensemble:
+        return per_seed, None
+    return per_seed, paired_comparison(res.ensemble[a][score], res.ensemble[b][score], resamples, seed)
+
+
+def comparison_table(res: Results, resamples: int, seed: int) -> list[dict]:
+    """The study's model pairs compared in F1 and AUC-ROC inside the FOV (see :func:`compare`)."""
+    rows = []
+    for a, b, label in COMPARISONS:
+        for score in ("fov_f1", "fov_auc_roc"):
+            per_seed, pooled = compare(res, a, b, score, resamples, seed)
+            if pooled is not None:
+                rows.append({"label": label, "score": score, "per_seed": per_seed, **pooled})
+    return rows
+
+
+def last_quarter_gain(history: pd.DataFrame) -> float:
+    """Mean validation Dice over the last quarter of validations minus the mean over the quarter before (NaN with
+    fewer than two validations). Well above zero: more epochs would still help."""
+    dice = history["val/dice"].dropna().to_numpy() if "val/dice" in history else np.array([])
+    if len(dice) < 2:
+        return math.nan
+    quarter = max(len(dice) // 4, 1)
+    return float(dice[-quarter:].mean() - dice[-2 * quarter:-quarter].mean())
+
+
+def budget_table(res: Results, params: Params, n_train: int) -> pd.DataFrame:
+    """Per model: what it saw in training, its training time, and whether every seed converged."""
+    rows = []
+    for model in res.models:
+        spec, t = params.models[model], params.train
+        side = t.crop if t.crop and t.crop < spec.image_size else spec.image_size
+        gains = [last_quarter_gain(h) for h in res.model_histories(model)]
+        runs = [res.runs[(model, s)] for s in res.seeds if (model, s) in res.runs]
+        final_val = [float(h["val/dice"].dropna().iloc[-1]) for h in res.model_histories(model)
+                     if "val/dice" in h and h["val/dice"].notna().any()]
+        rows.append({
+            "model": model, "input": spec.image_size, "patch": side, "epochs": t.epochs,
+            "megapixels": t.epochs * n_train * side * side / 1e6,
+            "final_val_dice": mean_sd(final_val)[0], "gain_mean": mean_sd(gains)[0],
+            "gain_max": max(gains) if gains and all(math.isfinite(g) for g in gains) else math.nan,
+            "converged": bool(gains) and all(math.isfinite(g) and g < CONVERGED for g in gains),
+            "train_seconds": mean_sd([r["train_seconds"] for r in runs])[0],
+            "machines": sorted({r.get("machine", r.get("device", "?")) for r in runs}),
+        })
+    return pd.DataFrame(rows)
+
+
+def ceiling_table(res: Results, resamples: int, seed: int) -> list[dict]:
+    """Per down-sized input size: mean per-image F1 (FOV) of the perfect mask at that size, scored at 512."""
+    if res.ceiling is None:
+        return []
+    return [{"size": int(size), "f1": float(g["fov_f1"].mean()), "ci": bootstrap_ci(g["fov_f1"].to_numpy(), resamples,
+                                                                                    seed)}
+            for size, g in res.ceiling.groupby("size")]
+
+
+def morphology_errors(pred: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
+    """Per measure: mean signed and mean absolute relative error of predictions vs truth, paired by image id
+    (NaN where no image has both values)."""
+    rows = []
+    for m in MEASURES:
+        t, p = truth[m].astype(float), pred[m].astype(float).reindex(truth.index)
+        rel = (p - t) / t.abs().where(t != 0)
+        rows.append({"measure": m, "truth_mean": mean_sd(t)[0], "pred_mean": mean_sd(p)[0],
+                     "rel_error_mean": mean_sd(rel)[0], "abs_rel_error_mean": mean_sd(rel.abs())[0]})
+    return pd.DataFrame(rows).set_index("measure")
+
+
+def morphology_table(res: Results) -> dict[str, pd.DataFrame]:
+    """Per model: relative errors of its vessel measures against the annotation, averaged over seeds."""
+    if res.truth_morphology is None:
+        return {}
+    out = {}
+    for model in res.models:
+        errors = [morphology_errors(res.morphology[(model, s)], res.truth_morphology)
+                  for s in res.seeds if (model, s) in res.morphology]
+        if errors:
+            out[model] = sum(errors) / len(errors)
+    return out

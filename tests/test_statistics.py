@@ -1,0 +1,66 @@
+"""The report's statistics and provenance on constructed inputs: convergence, seed spread, per-seed comparisons,
+and the code fingerprint checked against dvc.lock."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from retina.provenance import code_provenance, describe
+from retina.results import Results
+from retina.statistics import compare, last_quarter_gain, mean_sd
+
+
+def test_last_quarter_gain_compares_the_last_two_quarters_of_validations():
+    rising = pd.DataFrame({"val/dice": np.r_[np.full(4, 0.5), np.full(2, 0.6), np.full(2, 0.7)]})
+    assert last_quarter_gain(rising) == pytest.approx(0.1)
+    flat = pd.DataFrame({"val/dice": [0.2, np.nan, 0.7, np.nan, 0.7, np.nan, 0.7, np.nan]})  # val every 2 epochs
+    assert last_quarter_gain(flat) == pytest.approx(0.0)
+    assert math.isnan(last_quarter_gain(pd.DataFrame({"val/dice": [0.5]})))
+    assert math.isnan(last_quarter_gain(pd.DataFrame({"train/dice": [0.5, 0.6]})))
+
+
+def test_mean_sd_ignores_nan_and_has_no_sd_for_one_value():
+    assert mean_sd([1.0, 3.0, np.nan]) == (2.0, pytest.approx(math.sqrt(2)))
+    mean, sd = mean_sd([4.0])
+    assert mean == 4.0 and math.isnan(sd)
+
+
+def _scores(values: list[float], ids: list[int]) -> pd.DataFrame:
+    return pd.DataFrame({"fov_f1": values}, index=pd.Index(ids, name="image"))
+
+
+def test_compare_pairs_each_seed_by_image_id_and_pools_the_seed_averages():
+    ids = [3, 1, 2]
+    res = Results(models=["a", "b"], seeds=(0, 1), histories={}, runs={}, evals={}, morphology={},
+                  per_image={("a", 0): _scores([0.5, 0.6, 0.7], ids), ("b", 0): _scores([0.62, 0.71, 0.51], [1, 2, 3]),
+                             ("a", 1): _scores([0.5, 0.5, 0.5], ids), ("b", 1): _scores([0.4, 0.4, 0.4], ids)},
+                  ensemble={"a": _scores([0.5, 0.6, 0.7], ids), "b": _scores([0.62, 0.72, 0.52], [1, 2, 3])},
+                  per_seed=None, truth_morphology=None, ceiling=None, timings=[])
+    per_seed, pooled = compare(res, "a", "b", "fov_f1", 200, 0)
+    assert per_seed == [pytest.approx(0.04 / 3), pytest.approx(-0.1)]
+    # paired by image id, b is better on every image (by row order it would win on 2 of 3)
+    assert pooled["mean_diff"] == pytest.approx(0.02) and pooled["b_wins"] == 3 and pooled["n"] == 3
+    res.ensemble.pop("b")
+    assert compare(res, "a", "b", "fov_f1", 200, 0)[1] is None
+
+
+def test_provenance_names_the_code_and_finds_outputs_made_by_other_code(tmp_path):
+    (tmp_path / "retina").mkdir()
+    (tmp_path / "stages").mkdir()
+    (tmp_path / "retina" / "x.py").write_text("a = 1\n")
+    (tmp_path / "stages" / "y.py").write_text("b = 2\n")
+    assert not code_provenance(tmp_path).lock_found
+    prov = code_provenance(tmp_path)
+    lock = {"schema": "2.0", "stages": {"train": {"deps": [{"path": "retina/x.py", "md5": prov.files["retina/x.py"]},
+                                                          {"path": "data/processed", "md5": "abc.dir"}]}}}
+    (tmp_path / "dvc.lock").write_text(yaml.safe_dump(lock))
+    same = code_provenance(tmp_path)
+    assert same.stale == [] and "ran with exactly these files" in describe(same)
+    (tmp_path / "retina" / "x.py").write_text("a = 2\n")
+    changed = code_provenance(tmp_path)
+    assert changed.stale == ["train: retina/x.py"] and changed.fingerprint != same.fingerprint
+    assert "Some outputs came from other code" in describe(changed)

@@ -3,8 +3,10 @@ checked against the dvc.lock entries of the stages whose outputs the report read
 from __future__ import annotations
 
 import hashlib
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -26,15 +28,37 @@ class Provenance:
     lock_found: bool = True
 
 
-def code_provenance(root: Path = Path("."), lock: Path = Path("dvc.lock")) -> Provenance:
-    """Fingerprint the code files under `root` and compare them with every file dependency in `lock`."""
+def stage_names(pipeline: dict[str, Any], params: dict[str, Any]) -> set[str]:
+    """The stage names DVC generates from dvc.yaml: `name`, or `name@v1-v2` for each combination of a `matrix`
+    whose axes are lists or `${key}` references to lists or mappings (their keys) in params."""
+    names = set()
+    for name, stage in pipeline.get("stages", {}).items():
+        if "matrix" not in stage:
+            names.add(name)
+            continue
+        axes = []
+        for values in stage["matrix"].values():
+            if isinstance(values, str) and values.startswith("${"):
+                values = params[values[2:-1]]
+            axes.append(list(values))
+        names |= {f"{name}@{'-'.join(map(str, combo))}" for combo in itertools.product(*axes)}
+    return names
+
+
+def code_provenance(root: Path = Path("."), lock: Path = Path("dvc.lock"), params: dict[str, Any] | None = None,
+                    writing: str = "report") -> Provenance:
+    """Fingerprint the code files under `root` and compare them with every file dependency that dvc.lock records
+    for the stages of the current dvc.yaml (with `params`, the raw params.yaml), except the stage `writing` this
+    (its entry is the previous run's until it finishes). Entries of stages no longer in dvc.yaml are ignored."""
     files = {p.relative_to(root).as_posix(): md5(p) for pattern in CODE_GLOBS for p in sorted(root.glob(pattern))}
     fingerprint = hashlib.sha256("".join(f"{d}  {p}\n" for p, d in sorted(files.items())).encode()).hexdigest()
     if not (root / lock).is_file():
         return Provenance(files, fingerprint, lock_found=False)
     stages = (yaml.safe_load((root / lock).read_text()) or {}).get("stages", {})
-    stale = [f"{stage}: {dep['path']}" for stage, entry in stages.items() for dep in entry.get("deps", [])
-             if dep["path"] in files and dep.get("md5") != files[dep["path"]]]
+    current = stage_names(yaml.safe_load((root / "dvc.yaml").read_text()), params) if params is not None \
+        else set(stages)
+    stale = [f"{stage}: {dep['path']}" for stage, entry in stages.items() if stage in current - {writing}
+             for dep in entry.get("deps", []) if dep["path"] in files and dep.get("md5") != files[dep["path"]]]
     return Provenance(files, fingerprint, stale)
 
 

@@ -40,7 +40,7 @@ def main() -> None:
     manifest = args.raw / "manifest.sha256"
     text, claims = build_report(params, res, figures,
                                 hashlib.sha256(manifest.read_bytes()).hexdigest() if manifest.is_file() else "missing",
-                                code_provenance(), len(read_split_json(args.data)["train"]))
+                                code_provenance(params=params.raw), len(read_split_json(args.data)["train"]))
     write_text(args.out / "report.md", text)
     for c in claims:
         log.info("claim: %s -> %s (%s)", c.claim, c.verdict, c.measured)

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from retina.provenance import code_provenance, describe
+from retina.provenance import code_provenance, describe, stage_names
 from retina.results import Results
 from retina.statistics import compare, last_quarter_gain, mean_sd
 
@@ -64,3 +64,21 @@ def test_provenance_names_the_code_and_finds_outputs_made_by_other_code(tmp_path
     changed = code_provenance(tmp_path)
     assert changed.stale == ["train: retina/x.py"] and changed.fingerprint != same.fingerprint
     assert "Some outputs came from other code" in describe(changed)
+
+
+def test_stage_names_expand_matrices_like_dvc():
+    pipeline = {"stages": {"prep": {"cmd": "x"}, "train": {"matrix": {"seed": "${seeds}"}},
+                           "tv": {"matrix": {"model": "${variants}", "seed": "${seeds}"}}}}
+    params = {"seeds": [0, 1], "variants": {"a": {}, "b": {}}}
+    assert stage_names(pipeline, params) == {"prep", "train@0", "train@1", "tv@a-0", "tv@a-1", "tv@b-0", "tv@b-1"}
+
+
+def test_provenance_ignores_stages_gone_from_dvc_yaml_and_the_stage_being_written(tmp_path):
+    (tmp_path / "retina").mkdir()
+    (tmp_path / "retina" / "x.py").write_text("a = 1\n")
+    (tmp_path / "dvc.yaml").write_text(yaml.safe_dump({"stages": {"train": {"matrix": {"seed": "${seeds}"}},
+                                                                  "report": {"cmd": "r"}}}))
+    old = {"deps": [{"path": "retina/x.py", "md5": "0" * 32}]}
+    (tmp_path / "dvc.lock").write_text(yaml.safe_dump({"stages": {"train_old": old, "report": old, "train@0": old}}))
+    prov = code_provenance(tmp_path, params={"seeds": [0]})
+    assert prov.stale == ["train@0: retina/x.py"]

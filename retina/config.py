@@ -37,6 +37,7 @@ SCHEMA: dict[str, Any] = {  # every key params.yaml may hold; None: a leaf, a tu
     "train": ("epochs", "batch_size", "lr", "loss", "augment", "crop", "soft_masks", "val_every", "precision",
               "device"),
     "evaluate": ("threshold", "bootstrap"),
+    "morphology": ("spur_ratio", "fov_degrees", "um_per_degree"),
 }
 
 
@@ -71,6 +72,15 @@ class TrainSettings:
 
 
 @dataclass(frozen=True)
+class MorphologySettings:
+    """How vessel trees are measured (retina.morphology)."""
+
+    spur_ratio: float  # skeleton spurs shorter than this many calibres at their junction are pruned
+    fov_degrees: float  # the camera's field of view: with um_per_degree, the pixel size from the FOV diameter
+    um_per_degree: float
+
+
+@dataclass(frozen=True)
 class Params:
     """The validated contents of params.yaml."""
 
@@ -83,6 +93,7 @@ class Params:
     train: TrainSettings
     threshold: float
     bootstrap: int
+    morphology: MorphologySettings
     raw: dict[str, Any] = field(repr=False, compare=False)
 
     @property
@@ -219,7 +230,7 @@ def parse_params(raw: dict[str, Any]) -> Params:
             if not isinstance(_get(raw, section, ""), dict):
                 raise ConfigError(f"params.yaml: '{section}' must be a mapping of {', '.join(keys)}")
             _refuse_unknown(raw[section], keys, f"{section}.")
-    data, ev = raw["data"], raw["evaluate"]
+    data, ev, mo = raw["data"], raw["evaluate"], raw["morphology"]
     models = _models(raw)
     val_eyes = _number(_get(data, "val_eyes", "data."), "data.val_eyes", int)
     if val_eyes >= EYES:
@@ -240,6 +251,8 @@ def parse_params(raw: dict[str, Any]) -> Params:
         train=_train(raw["train"], models[BASELINE].depth),
         threshold=threshold,
         bootstrap=_number(_get(ev, "bootstrap", "evaluate."), "evaluate.bootstrap", int),
+        morphology=MorphologySettings(*(_number(_get(mo, key, "morphology."), f"morphology.{key}", float)
+                                        for key in SCHEMA["morphology"])),
         raw=raw,
     )
 

@@ -8,19 +8,19 @@ from pathlib import Path
 import torch
 
 
+def _first_processor() -> dict[str, str]:
+    """The fields of the first processor in /proc/cpuinfo (none where the file is missing)."""
+    path = Path("/proc/cpuinfo")
+    first = path.read_text().split("\n\n")[0] if path.is_file() else ""
+    return {key.strip(): value.strip() for key, _, value in (line.partition(":") for line in first.splitlines())}
+
+
 @lru_cache(maxsize=1)
 def cpu_kind() -> str:
     """E.g. 'Intel Xeon (AMX bf16)' or 'AMD EPYC 7B13 (AVX2, no native bf16)', from /proc/cpuinfo."""
-    name, flags = platform.processor() or "unknown CPU", set()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name" and name in ("unknown CPU", platform.processor()):
-                name = " ".join(value.split())
-            elif key.strip() == "flags":
-                flags = set(value.split())
-                break
+    info = _first_processor()
+    name = " ".join(info.get("model name", "").split()) or platform.processor() or "unknown CPU"
+    flags = set(info.get("flags", "").split())
     if "amx_bf16" in flags:
         isa = "AMX bf16"
     elif "avx512_bf16" in flags:

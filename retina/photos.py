@@ -16,7 +16,7 @@ from retina.config import ModelSpec
 from retina.images import fov_mask, read_photograph, resize_image
 from retina.inference import load_checkpoint, predict_proba, resize_probabilities
 from retina.model import UNet
-from retina.morphology import vessel_measures
+from retina.morphology import SPUR_RATIO, UNITS, vessel_measures
 
 log = logging.getLogger("predict")
 
@@ -49,8 +49,10 @@ def overlay(image: np.ndarray, vessels: np.ndarray, colour: tuple[int, int, int]
     return out.astype(np.uint8)
 
 
-def predict_files(images: list[Path], checkpoint: Path, out: Path, threshold: float) -> list[dict]:
-    """Predict each image (all are read and checked before anything is written); return their measures."""
+def predict_files(images: list[Path], checkpoint: Path, out: Path, threshold: float,
+                  spur_ratio: float = SPUR_RATIO, um_per_pixel: float | None = None) -> list[dict]:
+    """Predict each image (all are read and checked before anything is written); return their measures (also in
+    micrometres given the photographs' pixel size)."""
     photos = [(path, read_photograph(path)) for path in images]
     model, spec, _ = load_checkpoint(checkpoint)
     results = []
@@ -62,9 +64,11 @@ def predict_files(images: list[Path], checkpoint: Path, out: Path, threshold: fl
         save_png(np.round(pred.probability * 255).astype(np.uint8), Path(f"{stem}_probability.png"))
         save_png(pred.vessels.astype(np.uint8) * 255, Path(f"{stem}_vessels.png"))
         save_png(overlay(photo, pred.vessels), Path(f"{stem}_overlay.png"))
-        tree = {k: None if math.isnan(v) else v for k, v in vessel_measures(pred.vessels, pred.fov).items()}
-        measures = {"image": str(path), "model": spec.name, "size": list(photo.shape[:2]), "units": "pixels",
-                    "seconds": round(seconds, 3), **tree}
+        tree = vessel_measures(pred.vessels, pred.fov, spur_ratio, um_per_pixel)
+        write_text(Path(f"{stem}_segments.csv"), tree.segments.to_csv(index=False, float_format="%.4f"))
+        measures = {"image": str(path), "model": spec.name, "size": list(photo.shape[:2]), "units": UNITS,
+                    "seconds": round(seconds, 3),
+                    **{k: None if math.isnan(v) else v for k, v in tree.summary.items()}}
         write_text(Path(f"{stem}_measures.json"), json.dumps(measures, indent=1) + "\n")
         log.info("%s: %.2f s, vessel density %.3f", path, seconds, measures["density"])
         results.append(measures)

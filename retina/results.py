@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from retina.config import Params, run_dir
+from retina.drive import ANNOTATOR2
 
 
 def load_history(log_dir: Path) -> pd.DataFrame:
@@ -46,6 +47,8 @@ class Results:
     per_seed: pd.DataFrame | None  # pooled test scores, one row per (model, seed)
     morphology: dict[tuple[str, int], pd.DataFrame]
     truth_morphology: pd.DataFrame | None
+    annotator2_morphology: pd.DataFrame | None  # DRIVE's second annotator, when evaluate was given it
+    annotator2_f1: float | None  # its pooled F1 inside the FOV against the first annotator
     ceiling: pd.DataFrame | None  # F1 of the perfect down-sized mask, per size and image
     timings: list[dict]  # {"stage", "seconds"} of download, preprocess, evaluate
 
@@ -73,6 +76,8 @@ def gather(params: Params, train_root: Path, eval_root: Path, timing_dir: Path) 
         seeds=params.seeds, histories=histories, **present,
         per_seed=_csv(eval_root / "per_seed.csv"),
         truth_morphology=_csv(eval_root / "truth_morphology.csv", **index),
+        annotator2_morphology=_csv(eval_root / ANNOTATOR2 / "morphology.csv", **index),
+        annotator2_f1=(_json(eval_root / ANNOTATOR2 / "metrics.json") or {}).get("pooled", {}).get("fov_f1"),
         ceiling=_csv(eval_root / "ceiling.csv"),
         timings=[t for t in (_json(timing_dir / f"{stage}.json") for stage in ("download", "preprocess", "evaluate"))
                  if t is not None],

@@ -12,12 +12,13 @@ import pandas as pd
 
 from retina.atomic import atomic_path
 from retina.arrays import Arrays, load_arrays, processed_dir, quantise
-from retina.config import run_dir
+from retina.config import MorphologySettings, run_dir
 from retina.dataset import NATIVE_SIZE
+from retina.drive import ANNOTATOR2
 from retina.inference import load_checkpoint, predict_proba, resize_probabilities, select_device, use_bf16
 from retina.metrics import all_scores, confusion, curves, threshold_scores
 from retina.model import count_parameters
-from retina.morphology import vessel_measures
+from retina.morphology import um_per_pixel_from_fov, vessel_measures
 
 log = logging.getLogger("evaluate")
 SCOPES = ("fov", "image")  # inside the field of view; the whole 512x512 image
@@ -55,10 +56,25 @@ def fov_curves(probs: list[np.ndarray], truth: Arrays) -> dict[str, np.ndarray]:
     return curves(np.concatenate([p[fov] for p in probs]), np.tile(truth.masks[fov].astype(bool), len(probs)))
 
 
-def morphology_table(masks: np.ndarray, fov: np.ndarray, ids: np.ndarray) -> pd.DataFrame:
-    """Vessel measures of each binary mask inside its field of view, indexed by image id."""
-    return pd.DataFrame([{"image": int(i), **vessel_measures(m, f)} for i, m, f in zip(ids, masks, fov)]
-                        ).set_index("image")
+def morphology_table(masks: np.ndarray, fov: np.ndarray, ids: np.ndarray, how: MorphologySettings) -> pd.DataFrame:
+    """Vessel measures of each binary mask inside its field of view, indexed by image id; each image's pixel size
+    from the diameter of its field of view."""
+    return pd.DataFrame([{"image": int(i), **vessel_measures(
+        m, f, how.spur_ratio, um_per_pixel_from_fov(f, how.fov_degrees, how.um_per_degree)).summary}
+        for i, m, f in zip(ids, masks, fov)]).set_index("image")
+
+
+def score_annotator(masks: np.ndarray, truth: Arrays, threshold: float, how: MorphologySettings, folder: Path
+                    ) -> float:
+    """Score a second annotator's binary masks like a model (per_image.csv, metrics.json, morphology.csv in
+    `folder`); return the pooled F1 inside the FOV."""
+    folder.mkdir(parents=True)
+    per_image, pooled = score_images(masks.astype(np.float32), truth, threshold)
+    per_image.to_csv(folder / "per_image.csv", float_format="%.6f")
+    (folder / "metrics.json").write_text(json.dumps({"pooled": pooled}, indent=1) + "\n")
+    morphology_table(masks.astype(bool), truth.fov, truth.ids, how).to_csv(folder / "morphology.csv",
+                                                                         float_format="%.6f")
+    return pooled["fov_f1"]
 
 
 def predict_test(checkpoint: Path, data_root: Path, precision: str, device: str = "auto") -> Prediction:
@@ -89,9 +105,11 @@ def resolution_ceiling(data_root: Path, size: int) -> pd.DataFrame:
 
 
 def evaluate_all(models: list[str], seeds: tuple[int, ...], model_root: Path, data_root: Path, out: Path,
-                 predictions: Path, threshold: float, precision: str) -> dict[str, dict[str, float]]:
-    """Score every (model, seed) best checkpoint, and each model's seed-averaged probabilities; replace `out` and
-    `predictions` only when all succeed. Returns the summary: each key's mean over seeds and its sd."""
+                 predictions: Path, threshold: float, precision: str, how: MorphologySettings,
+                 annotator2: np.ndarray | None = None) -> dict[str, dict[str, float]]:
+    """Score every (model, seed) best checkpoint, each model's seed-averaged probabilities and, when given, a
+    second annotator's masks (in out/annotator2/); replace `out` and `predictions` only when all succeed.
+    Returns the summary: each key's mean over seeds and its sd."""
     truth = load_arrays(processed_dir(data_root, NATIVE_SIZE) / "test")
     rows, summary = [], {}
     with atomic_path(out) as tmp, atomic_path(predictions) as tmp_pred:
@@ -103,8 +121,8 @@ def evaluate_all(models: list[str], seeds: tuple[int, ...], model_root: Path, da
                 folder = tmp / run_dir(name, seed)
                 folder.mkdir(parents=True)
                 per_image.to_csv(folder / "per_image.csv", float_format="%.6f")
-                morphology_table(pred.prob > threshold, truth.fov, truth.ids).to_csv(folder / "morphology.csv",
-                                                                                     float_format="%.6f")
+                morphology_table(pred.prob > threshold, truth.fov, truth.ids, how).to_csv(
+                    folder / "morphology.csv", float_format="%.6f")
                 (folder / "metrics.json").write_text(json.dumps({"pooled": pooled, **pred.info}, indent=1) + "\n")
                 (tmp_pred / name).mkdir(parents=True, exist_ok=True)
                 np.save(tmp_pred / f"{run_dir(name, seed)}.npy", quantise(pred.prob))
@@ -123,7 +141,11 @@ def evaluate_all(models: list[str], seeds: tuple[int, ...], model_root: Path, da
                              **{f"{k}_sd": round(float(group[k].std(ddof=1)), 5) if len(group) > 1 else None
                                 for k in ("fov_f1", "fov_auc_roc")}}
         (tmp / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
-        morphology_table(truth.masks, truth.fov, truth.ids).to_csv(tmp / "truth_morphology.csv", float_format="%.6f")
+        morphology_table(truth.masks, truth.fov, truth.ids, how).to_csv(tmp / "truth_morphology.csv",
+                                                                        float_format="%.6f")
+        if annotator2 is not None:
+            f1 = score_annotator(annotator2, truth, threshold, how, tmp / ANNOTATOR2)
+            log.info("second annotator: F1 (FOV) %.4f", f1)
         sizes = sorted({int(i) for i in per_seed["input_size"]} - {NATIVE_SIZE})
         if sizes:
             pd.concat({size: resolution_ceiling(data_root, size) for size in sizes}, names=["size"]).to_csv(

@@ -1,4 +1,4 @@
-"""The report's numbers: spread over seeds, paired comparisons, training budget and convergence, morphology errors.
+"""The report's numbers: spread over seeds, paired comparisons, training budget and convergence, morphology agreement.
 
 Every function takes gathered results (retina.results) and returns plain tables; formatting is retina.markdown's job.
 """
@@ -113,26 +113,39 @@ def ceiling_table(res: Results, resamples: int, seed: int) -> list[dict]:
             for size, g in res.ceiling.groupby("size")]
 
 
-def morphology_errors(pred: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
-    """Per measure: mean signed and mean absolute relative error of predictions vs truth, paired by image id
-    (NaN where no image has both values)."""
-    rows = []
-    for m in MEASURES:
-        t, p = truth[m].astype(float), pred[m].astype(float).reindex(truth.index)
-        rel = (p - t) / t.abs().where(t != 0)
-        rows.append({"measure": m, "truth_mean": mean_sd(t)[0], "pred_mean": mean_sd(p)[0],
-                     "rel_error_mean": mean_sd(rel)[0], "abs_rel_error_mean": mean_sd(rel.abs())[0]})
-    return pd.DataFrame(rows).set_index("measure")
+def bland_altman(measured: pd.Series, reference: pd.Series) -> dict[str, float]:
+    """Agreement of paired values (paired by index, pairs with a NaN dropped): bias (mean difference measured -
+    reference), 95% limits of agreement (bias -+ 1.96 sd of the differences), Pearson r and the number of pairs;
+    NaN where fewer than 3 pairs (r also where either side is constant)."""
+    pairs = pd.concat([measured.rename("m"), reference.rename("r")], axis=1, join="inner").astype(float).dropna()
+    n = len(pairs)
+    if n < 3:
+        return {"bias": math.nan, "lower": math.nan, "upper": math.nan, "r": math.nan, "n": n}
+    diff = pairs["m"] - pairs["r"]
+    bias, sd = float(diff.mean()), float(diff.std(ddof=1))
+    constant = pairs["m"].nunique() < 2 or pairs["r"].nunique() < 2
+    return {"bias": bias, "lower": bias - 1.96 * sd, "upper": bias + 1.96 * sd,
+            "r": math.nan if constant else float(pairs["m"].corr(pairs["r"])), "n": n}
+
+
+def agreement(measured: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
+    """Bland-Altman agreement of every vessel measure (rows) of one set of masks with the reference annotation."""
+    return pd.DataFrame([{"measure": m, **bland_altman(measured[m], reference[m])} for m in MEASURES]
+                        ).set_index("measure")
 
 
 def morphology_table(res: Results) -> dict[str, pd.DataFrame]:
-    """Per model: relative errors of its vessel measures against the annotation, averaged over seeds."""
+    """Per model: agreement of its measures with the annotator, each statistic averaged over seeds (bias_sd: the
+    bias's sd over seeds); and, when evaluated, DRIVE's second annotator under the key 'annotator 2'."""
     if res.truth_morphology is None:
         return {}
     out = {}
     for model in res.models:
-        errors = [morphology_errors(res.morphology[(model, s)], res.truth_morphology)
+        tables = [agreement(res.morphology[(model, s)], res.truth_morphology)
                   for s in res.seeds if (model, s) in res.morphology]
-        if errors:
-            out[model] = sum(errors) / len(errors)
+        if tables:
+            out[model] = sum(tables) / len(tables)
+            out[model]["bias_sd"] = pd.concat([t["bias"] for t in tables], axis=1).std(axis=1, ddof=1)
+    if res.annotator2_morphology is not None:
+        out["annotator 2"] = agreement(res.annotator2_morphology, res.truth_morphology).assign(bias_sd=math.nan)
     return out

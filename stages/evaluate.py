@@ -6,7 +6,9 @@
 Writes reports/eval/<model>/seed<k>/{metrics.json, per_image.csv, morphology.csv}; per model the scores of the
 seed-averaged probabilities (per_image.csv) and ROC/PR curves pooled over seeds (roc.csv, pr.csv);
 reports/eval/{summary.json (mean and sd over seeds), per_seed.csv, truth_morphology.csv, ceiling.csv}; and
-data/predictions/<model>/seed<k>.npy (probabilities x 65535 as uint16).
+data/predictions/<model>/seed<k>.npy (probabilities x 65535 as uint16). With RETINA_DRIVE set to a DRIVE folder,
+also reports/eval/annotator2/ (DRIVE's second annotator scored like a model: the human reference); after setting
+or changing it, rerun with `dvc repro -f -s evaluate` (DVC does not watch environment variables).
 """
 from __future__ import annotations
 
@@ -14,7 +16,10 @@ import argparse
 from pathlib import Path
 
 from retina.cli import run_main
+from retina.arrays import load_arrays, processed_dir
 from retina.config import load_params
+from retina.dataset import NATIVE_SIZE
+from retina.drive import drive_root, second_annotator
 from retina.scoring import evaluate_all
 from retina.timing import timed
 
@@ -27,9 +32,12 @@ def main() -> None:
     parser.add_argument("--predictions", type=Path, default=Path("data/predictions"))
     args = parser.parse_args()
     params = load_params()
+    drive = drive_root()
+    annotator2 = None if drive is None else second_annotator(
+        drive, load_arrays(processed_dir(args.data, NATIVE_SIZE) / "test").ids)
     with timed("evaluate"):
         evaluate_all(list(params.models), params.seeds, args.models, args.data, args.out, args.predictions,
-                     params.threshold, params.train.precision)
+                     params.threshold, params.train.precision, params.morphology, annotator2)
 
 
 if __name__ == "__main__":

@@ -3,8 +3,10 @@
     python -m stages.predict IMAGE [IMAGE ...] --model silu256_se --out predictions/
 
 For each IMAGE writes, at the photograph's own size: <name>_probability.png (grey, 0-255), <name>_vessels.png
-(binary), <name>_overlay.png (vessels in green on the photograph) and <name>_measures.json (vessel length,
-density, calibre, branch/end points, tortuosity; in pixels of the photograph; null where undefined).
+(binary), <name>_overlay.png (vessels in green on the photograph), <name>_measures.json (the vessel tree: length,
+density, calibre, junctions, end points, segments, tortuosity, curvature, branching angle, fractal dimension, with
+their units; null where undefined) and <name>_segments.csv (one row per vessel segment). Lengths are in pixels of
+the photograph and, given --um-per-pixel, also in micrometres / millimetres.
 """
 from __future__ import annotations
 
@@ -23,11 +25,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, help="which training seed's model (default: the first in params.yaml)")
     parser.add_argument("--models", type=Path, default=Path("models"), help="folder of trained models")
     parser.add_argument("--out", type=Path, default=Path("predictions"))
+    parser.add_argument("--um-per-pixel", type=float, help="pixel size of the photographs, for measures in um")
     args = parser.parse_args()
     params = load_params()
     spec = model_spec(params, args.model)
     seed = params.seeds[0] if args.seed is None else args.seed
-    predict_files(args.images, args.models / run_dir(spec.name, seed) / "best.pt", args.out, params.threshold)
+    if args.um_per_pixel is not None and args.um_per_pixel <= 0:
+        parser.error(f"--um-per-pixel must be > 0, got {args.um_per_pixel}")
+    predict_files(args.images, args.models / run_dir(spec.name, seed) / "best.pt", args.out, params.threshold,
+                  params.morphology.spur_ratio, args.um_per_pixel)
 
 
 if __name__ == "__main__":

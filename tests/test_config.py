@@ -80,6 +80,7 @@ def test_unreadable_params_file(tmp_path):
     ("variants.silu256.atention", "se", "unknown key 'variants.silu256.atention'; did you mean "
                                         "'variants.silu256.attention'?"),
     ("evaluate.zzz", 1, "unknown key 'evaluate.zzz'; valid keys: threshold, bootstrap"),
+    ("morphology.spur", 1, "unknown key 'morphology.spur'; did you mean 'morphology.spur_ratio'?"),
 ])
 def test_unknown_keys_are_refused_naming_the_closest_valid_key(path, value, message):
     with pytest.raises(ConfigError) as err:
@@ -92,3 +93,10 @@ def test_train_settings_carry_the_seed_and_refuse_an_unlisted_one():
     assert [params.train_settings(s).seed for s in params.seeds] == list(params.seeds)
     with pytest.raises(ConfigError, match="seed 99 is not in params.yaml 'seeds'"):
         params.train_settings(99)
+
+
+@pytest.mark.parametrize("key, value", [("spur_ratio", -1), ("fov_degrees", "wide"), ("um_per_degree", 0)])
+def test_morphology_settings_are_validated(key, value):
+    with pytest.raises(ConfigError, match=f"'morphology.{key}' must be"):
+        parse_params(changed(f"morphology.{key}", value))
+    assert parse_params(RAW).morphology.spur_ratio == RAW["morphology"]["spur_ratio"]

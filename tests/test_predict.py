@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 
@@ -47,8 +48,18 @@ def test_predict_odd_size_writes_maps_at_original_size(checkpoint, photo, tmp_pa
     prob = np.asarray(Image.open(tmp_path / "out" / "eye_probability.png"))
     assert prob[0, 0] == 0  # the black corner is outside the field of view
     saved = json.loads((tmp_path / "out" / "eye_measures.json").read_text())
-    assert saved["size"] == [300, 317] and saved["units"] == "pixels" and saved == measures
+    assert saved["size"] == [300, 317] and saved["units"]["length"] == "px" and saved == measures
     assert 0 <= saved["density"] <= 1
+    segments = pd.read_csv(tmp_path / "out" / "eye_segments.csv")
+    assert len(segments) == saved["segments"] and segments["length"].sum() == pytest.approx(saved["length"], rel=1e-3)
+
+
+def test_predict_gives_micrometres_for_a_pixel_size(checkpoint, photo, tmp_path):
+    [plain] = predict_files([photo], checkpoint, tmp_path / "a", threshold=0.5)
+    [scaled] = predict_files([photo], checkpoint, tmp_path / "b", threshold=0.5, um_per_pixel=12.5)
+    assert scaled["length_mm"] == pytest.approx(plain["length"] * 12.5 / 1000)
+    assert "length_mm" not in plain
+    assert "length_um" in pd.read_csv(tmp_path / "b" / "eye_segments.csv").columns
 
 
 def test_predict_tiff_and_rgba(checkpoint, tmp_path):

@@ -11,7 +11,7 @@ import yaml
 
 from retina.provenance import code_provenance, describe, stage_names
 from retina.results import Results
-from retina.statistics import compare, last_quarter_gain, mean_sd
+from retina.statistics import bland_altman, compare, last_quarter_gain, mean_sd
 
 
 def test_last_quarter_gain_compares_the_last_two_quarters_of_validations():
@@ -39,7 +39,8 @@ def test_compare_pairs_each_seed_by_image_id_and_pools_the_seed_averages():
                   per_image={("a", 0): _scores([0.5, 0.6, 0.7], ids), ("b", 0): _scores([0.62, 0.71, 0.51], [1, 2, 3]),
                              ("a", 1): _scores([0.5, 0.5, 0.5], ids), ("b", 1): _scores([0.4, 0.4, 0.4], ids)},
                   ensemble={"a": _scores([0.5, 0.6, 0.7], ids), "b": _scores([0.62, 0.72, 0.52], [1, 2, 3])},
-                  per_seed=None, truth_morphology=None, ceiling=None, timings=[])
+                  per_seed=None, truth_morphology=None, annotator2_morphology=None, annotator2_f1=None,
+                  ceiling=None, timings=[])
     per_seed, pooled = compare(res, "a", "b", "fov_f1", 200, 0)
     assert per_seed == [pytest.approx(0.04 / 3), pytest.approx(-0.1)]
     # paired by image id, b is better on every image (by row order it would win on 2 of 3)
@@ -82,3 +83,23 @@ def test_provenance_ignores_stages_gone_from_dvc_yaml_and_the_stage_being_writte
     (tmp_path / "dvc.lock").write_text(yaml.safe_dump({"stages": {"train_old": old, "report": old, "train@0": old}}))
     prov = code_provenance(tmp_path, params={"seeds": [0]})
     assert prov.stale == ["train@0: retina/x.py"]
+
+
+def test_bland_altman_bias_limits_and_correlation():
+    rng = np.random.default_rng(0)
+    reference = pd.Series(rng.normal(10, 3, 400), index=range(400))
+    noise = rng.normal(0, 0.5, 400)
+    measured = (reference + 2 + noise).iloc[::-1]  # another order: paired by index, not by position
+    ba = bland_altman(measured, reference)
+    assert ba["n"] == 400 and ba["bias"] == pytest.approx(2 + noise.mean())
+    assert ba["upper"] - ba["lower"] == pytest.approx(2 * 1.96 * noise.std(ddof=1))
+    assert ba["r"] == pytest.approx(np.corrcoef(reference + noise, reference)[0, 1])
+
+
+def test_bland_altman_drops_nan_pairs_and_needs_three():
+    ref = pd.Series([1.0, 2.0, 3.0, 4.0])
+    ba = bland_altman(pd.Series([1.5, np.nan, 3.5, 4.5]), ref)
+    assert ba["n"] == 3 and ba["bias"] == pytest.approx(0.5) and ba["lower"] == pytest.approx(0.5)
+    assert ba["r"] == pytest.approx(1.0)
+    assert math.isnan(bland_altman(pd.Series([1.0, np.nan]), pd.Series([1.0, 2.0]))["bias"])
+    assert math.isnan(bland_altman(pd.Series([2.0, 2.0, 2.0]), pd.Series([1.0, 2.0, 3.0]))["r"])

@@ -1,0 +1,99 @@
+"""The vessel tree as a graph: segments between junctions and end points, built from the skeleton with skan.
+
+skan (a maintained skeleton-analysis library) turns the 8-connected skeleton into paths between nodes and
+already collapses each cluster of junction pixels to a minimum spanning tree. On top of it this module
+- fills holes of at most HOLE_AREA pixels first (each would make a loop in the skeleton);
+- prunes spurs: a path from a junction to a free end shorter than `spur_ratio` times the vessel's calibre at the
+  junction (2 x distance transform) is thinning noise, e.g. the two corner spurs at the flat end of a tube;
+  pruning repeats until none is left, because removing a spur can expose another;
+- merges junction nodes closer than the vessel's radii (adjacent junction pixels, or a wide branching region that
+  the skeleton splits into two nodes) into one junction, and drops the links between them.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage as ndi, sparse
+from scipy.sparse import csgraph
+from skimage.morphology import remove_small_holes, thin
+
+_MAX_PRUNING_ROUNDS = 10
+HOLE_AREA = 8  # px: smaller holes in a vessel mask are gaps between touching vessels, filled before thinning
+FREE = -1  # the junction id of a free end
+
+
+@dataclass(frozen=True)
+class VesselGraph:
+    """Segments of a pruned skeleton: ordered pixel paths and the junction (or FREE) at each end."""
+
+    skeleton: np.ndarray  # (H, W) bool, after pruning
+    paths: list[np.ndarray]  # each (n, 2) int (row, col), ordered from its first end to its second
+    ends: list[tuple[int, int]]  # junction id at each end of a path, FREE for an end point
+    junctions: np.ndarray  # (J, 2) float: the centre of each junction's pixel cluster
+
+    def degree(self, junction: int) -> int:
+        """Number of path ends at a junction."""
+        return sum(e.count(junction) for e in self.ends)
+
+
+def _skan(skeleton: np.ndarray):
+    import skan  # imported here: numba compiles it on first use, which only morphology needs
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # skan's notices about column-name separators and numba caching
+        skel = skan.Skeleton(skeleton.astype(bool))
+        return skel, skan.summarize(skel, separator="_")
+
+
+def _spurs(skel, table, calibre: np.ndarray, spur_ratio: float) -> list[int]:
+    """Indices of tip-to-junction paths shorter than spur_ratio x the calibre at their junction."""
+    out = []
+    for i, row in enumerate(table.itertuples()):
+        if row.branch_type != 1:
+            continue
+        junction = row.node_id_src if skel.degrees[row.node_id_src] > 2 else row.node_id_dst
+        y, x = np.round(skel.coordinates[junction]).astype(int)
+        if row.branch_distance < spur_ratio * calibre[y, x]:
+            out.append(i)
+    return out
+
+
+def vessel_graph(mask: np.ndarray, spur_ratio: float) -> VesselGraph:
+    """Skeletonise a binary vessel mask, prune its spurs and return its segments and junctions."""
+    mask = remove_small_holes(np.asarray(mask, bool), max_size=HOLE_AREA)
+    skeleton = thin(mask)
+    if np.count_nonzero(skeleton) < 2:
+        return VesselGraph(skeleton, [], [], np.zeros((0, 2)))
+    calibre = 2 * ndi.distance_transform_edt(mask)
+    skel, table = _skan(skeleton)
+    for _ in range(_MAX_PRUNING_ROUNDS):
+        spurs = _spurs(skel, table, calibre, spur_ratio)
+        if not spurs:
+            break
+        pruned = skel.prune_paths(spurs)
+        skeleton = np.asarray(pruned.skeleton_image, bool)
+        skel, table = _skan(skeleton)
+    return _merge_junctions(skel, skeleton, calibre / 2)
+
+
+def _merge_junctions(skel, skeleton: np.ndarray, radius: np.ndarray) -> VesselGraph:
+    """Segments between junctions, where junction nodes joined by a path shorter than the sum of the vessel radii
+    at its two ends (adjacent junction pixels, or two nodes inside one branching region) count as one junction."""
+    nodes = np.flatnonzero(skel.degrees > 2)
+    number = np.full(len(skel.degrees), FREE)
+    number[nodes] = np.arange(len(nodes))
+    first = skel.paths.indices[skel.paths.indptr[:-1]]
+    last = skel.paths.indices[skel.paths.indptr[1:] - 1]
+    at = np.round(skel.coordinates).astype(int)
+    inside = [number[a] != FREE and number[b] != FREE and length < radius[tuple(at[a])] + radius[tuple(at[b])]
+              for a, b, length in zip(first, last, skel.path_lengths())]
+    pairs = np.array([(number[a], number[b]) for a, b, keep in zip(first, last, inside) if keep]).reshape(-1, 2)
+    links = sparse.coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(nodes), len(nodes)))
+    count, junction_of = csgraph.connected_components(links, directed=False)
+    centres = np.array([at[nodes[junction_of == j]].mean(axis=0) for j in range(count)]).reshape(-1, 2)
+    paths, ends = [], []
+    for i in np.flatnonzero(~np.asarray(inside, bool)):
+        paths.append(np.round(skel.path_coordinates(i)).astype(int))
+        ends.append(tuple(int(junction_of[number[n]]) if number[n] != FREE else FREE for n in (first[i], last[i])))
+    return VesselGraph(skeleton, paths, ends, centres)

@@ -1,11 +1,15 @@
-"""Shared fixtures: a synthetic data set made once per session, and the real one when RETINA_DATA is set."""
+"""Shared fixtures: a synthetic data set made once per session, the real one when RETINA_DATA is set, and a tiny
+copy of the whole DVC project (tiny models on the synthetic set), run once per session by `dvc repro`."""
 from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from retina.config import load_params
 from tests.synthetic import write_dataset
@@ -38,3 +42,56 @@ def real_source() -> Path:
     if not value or not Path(value).is_dir():
         pytest.skip("RETINA_DATA is not set to a local copy of the real data set")
     return Path(value)
+
+
+TINY = {"model": {"width": 4, "depth": 2, "se_reduction": 2}, "image_size": 64, "seeds": [0, 1],
+        "variants": {"silu256": {"activation": "silu", "image_size": 32, "attention": "none"},
+                     "silu256_se": {"activation": "silu", "image_size": 32, "attention": "se"}}}
+MODELS = ("baseline", "silu256", "silu256_se")
+COPY = ("retina", "stages", "dvc.yaml", "data/reference.sha256", ".dvc/config", ".dvcignore", ".gitignore")
+
+
+def sh(cwd: Path, *args: str, env: dict) -> str:
+    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+    return result.stdout + result.stderr
+
+
+@pytest.fixture(scope="session")
+def env(synthetic_source) -> dict:
+    return {**os.environ, "RETINA_DATA": str(synthetic_source), "RETINA_DRIVE": "",
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+            "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+
+
+@pytest.fixture(scope="session")
+def source_repo(tmp_path_factory, env) -> Path:
+    """A copy of the project with tiny params, committed to git, not yet run."""
+    work = tmp_path_factory.mktemp("source")
+    for name in COPY:
+        src = ROOT / name
+        (work / name).parent.mkdir(parents=True, exist_ok=True)
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, work / name, *(
+            [shutil.ignore_patterns("__pycache__")] if src.is_dir() else []))
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params.update(TINY)
+    params["train"].update({"epochs": 6, "crop": 0, "device": "cpu", "precision": "fp32"})
+    params["evaluate"]["bootstrap"] = 200
+    (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    sh(work, "git", "init", "-q", env=env)
+    sh(work, "git", "add", "-A", env=env)
+    sh(work, "git", "commit", "-qm", "tiny project", env=env)
+    return work
+
+
+def clone(source: Path, dest: Path, env: dict) -> Path:
+    sh(dest.parent, "git", "clone", "-q", str(source), dest.name, env=env)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def project(source_repo, tmp_path_factory, env) -> Path:
+    """A clone of the tiny project after one uninterrupted `dvc repro` (tests that change it work on a copy)."""
+    work = clone(source_repo, tmp_path_factory.mktemp("reference") / "project", env)
+    sh(work, "dvc", "repro", env=env)
+    return work

@@ -80,15 +80,21 @@ def binarise(grey: np.ndarray) -> np.ndarray:
     return (grey > MASK_THRESHOLD).astype(np.uint8)
 
 
+FOV_LEVEL = 0.2  # the FOV is where the smoothed red channel exceeds this fraction of its 99.5th percentile
+
+
 def fov_mask(image: np.ndarray) -> np.ndarray:
     """The field of view (the round fundus disc) of an RGB image in [0,1], as uint8 {0,1}.
 
-    The red channel is bright over the whole disc and near zero in the black corners: smooth it, threshold it with
-    Otsu's method, keep the largest connected region and fill its holes.
+    The red channel is bright over the whole disc, its darkest parts included, and near zero outside (STARE's
+    "black" is ~0.07): smooth it, keep what exceeds FOV_LEVEL x its 99.5th percentile, keep the largest connected
+    region and fill its holes. Chosen on DRIVE's 20 training FOV masks (Dice 0.994 to 0.998 at 512x512; Otsu's
+    threshold, used before, reached only 0.974 and cut the dark rim of STARE photographs, leaving up to 31% of
+    their annotated vessels outside) and STARE (no more than 0.05% of any image's vessels outside).
     """
     red = filters.gaussian(image[..., 0], sigma=2)
     if red.max() - red.min() < 1e-3:
         return np.ones(red.shape, np.uint8)
-    labels = measure.label(red > filters.threshold_otsu(red))
+    labels = measure.label(red > FOV_LEVEL * np.percentile(red, 99.5))
     largest = np.argmax(np.bincount(labels.ravel())[1:]) + 1
     return ndi.binary_fill_holes(labels == largest).astype(np.uint8)

@@ -100,6 +100,36 @@ def _agreement_cell(row) -> str:
     return f"{_num(row['bias'])}{spread} [{_num(row['lower'])}, {_num(row['upper'])}], r {_fmt(row['r'], 2)}"
 
 
+def cross_camera_section(params: Params, res: Results) -> list[str]:
+    summary = res.cross_camera
+    head = ["## Another camera", ""]
+    if summary is None:
+        return head + ["not measurable: reports/cross_camera/summary.json is missing", ""]
+    if not summary["configured"]:
+        return head + [f"Not run: no labelled set from another camera was configured ({summary['how']}).", ""]
+    drive = {r["model"]: r for _, r in score_table(res, params.bootstrap, params.seed).iterrows()}
+    rows = [[name, _pm(m["f1"], m["f1_sd"]), _pm(m["auc_roc"], m["auc_roc_sd"]), _fmt(m["auc_pr"]),
+             _fmt(m["sensitivity"]), _fmt(m["specificity"]),
+             f"{_fmt(m['ensemble_f1'])} {_ci(tuple(m['ensemble_f1_ci']))}",
+             _pm(drive[name]["fov_f1"], drive[name]["fov_f1_sd"]) if name in drive else "n/a"]
+            for name, m in summary["models"].items()]
+    second = summary.get("annotator2")
+    if second:
+        rows.append(["second annotator", _fmt(second["f1"]), "n/a", "n/a", _fmt(second["sensitivity"]),
+                     _fmt(second["specificity"]), f"{_fmt(second['per_image_f1'])} "
+                                                  f"{_ci(tuple(second['per_image_f1_ci']))}",
+                     _fmt(res.annotator2_f1)])
+    return head + [
+        f"The {summary['images']} photographs of `{summary['set']}` (sha256 of its files `{summary['sha256'][:16]}...`; "
+        "another camera and population, never trained on), each through predict's own path (resized whole to the "
+        "model's input, predicted, resized back; field of view found from the photograph) and scored at its own "
+        f"size inside that field of view against the first annotator, threshold {params.threshold}; mean ± sd over "
+        "seeds of the pooled score, and the per-image F1 of the seed-averaged probabilities with its 95% bootstrap "
+        "interval. The last column is the same model's F1 on the DRIVE test set (the main table).", "",
+        table(["model", "F1 (FOV)", "AUC-ROC (FOV)", "AUC-PR", "sensitivity", "specificity",
+               "seed-averaged F1 [95% CI]", "F1 on DRIVE"], rows), ""]
+
+
 def morphology_section(params: Params, res: Results) -> list[str]:
     if res.truth_morphology is None:
         return ["## Vessel measurements", "", "not measurable: reports/eval/truth_morphology.csv is missing", ""]
@@ -163,6 +193,7 @@ def build_report(params: Params, res: Results, figures: dict[str, str], manifest
     out += metrics_section(params, res)
     out += comparisons_section(params, res)
     out += ["## Figures", "", *(f"![{title}]({path})" for title, path in figures.items()), ""]
+    out += cross_camera_section(params, res)
     out += morphology_section(params, res)
     out += budget_section(params, res, n_train)
     out += settings_section(params, res, prov, manifest_sum)

@@ -17,6 +17,7 @@ from retina.images import fov_mask, read_photograph, resize_image
 from retina.inference import load_checkpoint, predict_proba, resize_probabilities
 from retina.model import UNet
 from retina.morphology import SPUR_RATIO, UNITS, vessel_measures
+from retina.quality import photo_features, quality_flags
 
 log = logging.getLogger("predict")
 
@@ -50,9 +51,10 @@ def overlay(image: np.ndarray, vessels: np.ndarray, colour: tuple[int, int, int]
 
 
 def predict_files(images: list[Path], checkpoint: Path, out: Path, threshold: float,
-                  spur_ratio: float = SPUR_RATIO, um_per_pixel: float | None = None) -> list[dict]:
+                  spur_ratio: float = SPUR_RATIO, um_per_pixel: float | None = None,
+                  ranges: dict[str, list[float]] | None = None) -> list[dict]:
     """Predict each image (all are read and checked before anything is written); return their measures (also in
-    micrometres given the photographs' pixel size)."""
+    micrometres given the photographs' pixel size) and, given the training ranges, the reasons to doubt each."""
     photos = [(path, read_photograph(path)) for path in images]
     model, spec, _ = load_checkpoint(checkpoint)
     results = []
@@ -66,8 +68,13 @@ def predict_files(images: list[Path], checkpoint: Path, out: Path, threshold: fl
         save_png(overlay(photo, pred.vessels), Path(f"{stem}_overlay.png"))
         tree = vessel_measures(pred.vessels, pred.fov, spur_ratio, um_per_pixel)
         write_text(Path(f"{stem}_segments.csv"), tree.segments.to_csv(index=False, float_format="%.4f"))
+        features = {**photo_features(photo), "vessel_density": float(pred.vessels[pred.fov].mean())
+                    if pred.fov.any() else 0.0}
+        flags = quality_flags(features, ranges) if ranges else ["no training ranges to compare with"]
+        for flag in flags:
+            log.warning("%s: %s", path, flag)
         measures = {"image": str(path), "model": spec.name, "size": list(photo.shape[:2]), "units": UNITS,
-                    "seconds": round(seconds, 3),
+                    "seconds": round(seconds, 3), "quality": {"flags": flags, "features": features},
                     **{k: None if math.isnan(v) else v for k, v in tree.summary.items()}}
         write_text(Path(f"{stem}_measures.json"), json.dumps(measures, indent=1) + "\n")
         log.info("%s: %.2f s, vessel density %.3f", path, seconds, measures["density"])

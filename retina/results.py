@@ -50,6 +50,7 @@ class Results:
     annotator2_morphology: pd.DataFrame | None  # DRIVE's second annotator, when evaluate was given it
     annotator2_f1: float | None  # its pooled F1 inside the FOV against the first annotator
     ceiling: pd.DataFrame | None  # F1 of the perfect down-sized mask, per size and image
+    cross_camera: dict | None  # summary.json of the cross_camera stage
     timings: list[dict]  # {"stage", "seconds"} of download, preprocess, evaluate
 
     def model_histories(self, model: str) -> list[pd.DataFrame]:
@@ -57,7 +58,8 @@ class Results:
         return [self.histories[(model, s)] for s in self.seeds if (model, s) in self.histories]
 
 
-def gather(params: Params, train_root: Path, eval_root: Path, timing_dir: Path) -> Results:
+def gather(params: Params, train_root: Path, eval_root: Path, timing_dir: Path, cross_camera_root: Path
+           ) -> Results:
     """Read every output of the training and evaluate stages that exists."""
     runs = [(m, s) for m in params.models for s in params.seeds]
     index = {"index_col": "image"}
@@ -79,6 +81,7 @@ def gather(params: Params, train_root: Path, eval_root: Path, timing_dir: Path) 
         annotator2_morphology=_csv(eval_root / ANNOTATOR2 / "morphology.csv", **index),
         annotator2_f1=(_json(eval_root / ANNOTATOR2 / "metrics.json") or {}).get("pooled", {}).get("fov_f1"),
         ceiling=_csv(eval_root / "ceiling.csv"),
+        cross_camera=_json(cross_camera_root / "summary.json"),
         timings=[t for t in (_json(timing_dir / f"{stage}.json") for stage in ("download", "preprocess", "evaluate"))
                  if t is not None],
     )

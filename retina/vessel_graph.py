@@ -39,7 +39,7 @@ class VesselGraph:
 
 
 def _skan(skeleton: np.ndarray):
-    import skan  # imported here: numba compiles it on first use, which only morphology needs
+    import skan  # on first use: numba's start-up is slow, and the report imports this module only for names
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # skan's notices about column-name separators and numba caching
         skel = skan.Skeleton(skeleton.astype(bool))
@@ -59,21 +59,38 @@ def _spurs(skel, table, calibre: np.ndarray, spur_ratio: float) -> list[int]:
     return out
 
 
+def _without_isolated_pixels(skeleton: np.ndarray) -> np.ndarray:
+    """The skeleton less its pixels with no 8-connected neighbour: a one-pixel fragment has no path to measure."""
+    neighbours = ndi.convolve(skeleton.astype(np.uint8), np.ones((3, 3), np.uint8), mode="constant") - 1
+    return skeleton & (neighbours > 0)
+
+
+def _prune(skel, skeleton: np.ndarray, spurs: list[int]) -> np.ndarray:
+    """The skeleton less the spurs' own pixels (their junction pixels stay), thinned again. (skan's prune_paths
+    does the same but fails when what remains is only isolated pixels.)"""
+    out = skeleton.copy()
+    for i in spurs:
+        pixels = skel.path(i)
+        pixels = pixels[skel.degrees[pixels] <= 2]
+        out[tuple(np.round(skel.coordinates[pixels]).astype(int).T)] = False
+    return _without_isolated_pixels(thin(out))
+
+
 def vessel_graph(mask: np.ndarray, spur_ratio: float) -> VesselGraph:
     """Skeletonise a binary vessel mask, prune its spurs and return its segments and junctions."""
     mask = remove_small_holes(np.asarray(mask, bool), max_size=HOLE_AREA)
-    skeleton = thin(mask)
-    if np.count_nonzero(skeleton) < 2:
-        return VesselGraph(skeleton, [], [], np.zeros((0, 2)))
+    skeleton = _without_isolated_pixels(thin(mask))
     calibre = 2 * ndi.distance_transform_edt(mask)
-    skel, table = _skan(skeleton)
-    for _ in range(_MAX_PRUNING_ROUNDS):
-        spurs = _spurs(skel, table, calibre, spur_ratio)
+    rounds = 0
+    while True:
+        if not skeleton.any():
+            return VesselGraph(skeleton, [], [], np.zeros((0, 2)))
+        skel, table = _skan(skeleton)
+        spurs = _spurs(skel, table, calibre, spur_ratio) if rounds < _MAX_PRUNING_ROUNDS else []
         if not spurs:
             break
-        pruned = skel.prune_paths(spurs)
-        skeleton = np.asarray(pruned.skeleton_image, bool)
-        skel, table = _skan(skeleton)
+        skeleton = _prune(skel, skeleton, spurs)
+        rounds += 1
     return _merge_junctions(skel, skeleton, calibre / 2)
 
 

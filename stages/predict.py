@@ -6,11 +6,14 @@ For each IMAGE writes, at the photograph's own size: <name>_probability.png (gre
 (binary), <name>_overlay.png (vessels in green on the photograph), <name>_measures.json (the vessel tree: length,
 density, calibre, junctions, end points, segments, tortuosity, curvature, branching angle, fractal dimension, with
 their units; null where undefined) and <name>_segments.csv (one row per vessel segment). Lengths are in pixels of
-the photograph and, given --um-per-pixel, also in micrometres / millimetres.
+the photograph and, given --um-per-pixel, also in micrometres / millimetres. "quality" in the JSON (and a warning
+in the log) says when to doubt a result: a photograph darker, flatter, blurrier or framed differently than the
+training photographs, or with a vessel density outside theirs (ranges from reports/photo_ranges.json).
 """
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from retina.cli import run_main
@@ -26,14 +29,17 @@ def main() -> None:
     parser.add_argument("--models", type=Path, default=Path("models"), help="folder of trained models")
     parser.add_argument("--out", type=Path, default=Path("predictions"))
     parser.add_argument("--um-per-pixel", type=float, help="pixel size of the photographs, for measures in um")
+    parser.add_argument("--ranges", type=Path, default=Path("reports/photo_ranges.json"),
+                        help="the training photographs' ranges (stage photo_ranges)")
     args = parser.parse_args()
     params = load_params()
     spec = model_spec(params, args.model)
     seed = params.seeds[0] if args.seed is None else args.seed
     if args.um_per_pixel is not None and args.um_per_pixel <= 0:
         parser.error(f"--um-per-pixel must be > 0, got {args.um_per_pixel}")
+    ranges = json.loads(args.ranges.read_text()) if args.ranges.is_file() else None
     predict_files(args.images, args.models / run_dir(spec.name, seed) / "best.pt", args.out, params.threshold,
-                  params.morphology.spur_ratio, args.um_per_pixel)
+                  params.morphology.spur_ratio, args.um_per_pixel, ranges)
 
 
 if __name__ == "__main__":

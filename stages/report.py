@@ -1,7 +1,8 @@
 """Stage `report`: draw the study's figures and write reports/report.md with the claims table.
 
     python -m stages.report [--train reports/train] [--eval reports/eval] [--predictions data/predictions]
-                            [--data data/processed] [--raw data/raw] [--out reports]
+                            [--data data/processed] [--raw data/raw] [--cross-camera reports/cross_camera]
+                            [--out reports]
 """
 from __future__ import annotations
 
@@ -30,10 +31,11 @@ def main() -> None:
     parser.add_argument("--predictions", type=Path, default=Path("data/predictions"))
     parser.add_argument("--data", type=Path, default=Path("data/processed"))
     parser.add_argument("--raw", type=Path, default=Path("data/raw"))
+    parser.add_argument("--cross-camera", type=Path, default=Path("reports/cross_camera"))
     parser.add_argument("--out", type=Path, default=Path("reports"))
     args = parser.parse_args()
     params = load_params()
-    res = gather(params, args.train, args.eval, args.out / "timing")
+    res = gather(params, args.train, args.eval, args.out / "timing", args.cross_camera)
     test = load_arrays(processed_dir(args.data, NATIVE_SIZE) / "test")
     with atomic_path(args.out / "figures") as tmp:
         figures = draw_figures(params, res, args.eval, args.predictions, test, tmp)

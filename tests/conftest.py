@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from retina.config import load_params
+from retina.config import ModelSpec, load_params
+from retina.inference import save_checkpoint
+from retina.model import UNet
 from tests.synthetic import write_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,6 +35,15 @@ def source_copy(synthetic_source: Path, tmp_path: Path) -> Path:
 def params():
     """The project's params.yaml, validated."""
     return load_params(ROOT / "params.yaml")
+
+
+@pytest.fixture
+def checkpoint(tmp_path) -> Path:
+    """An untrained tiny model (ReLU, 64x64, SE) saved as a checkpoint."""
+    spec = ModelSpec("tiny", "relu", 64, "se", width=4, depth=2, se_reduction=2)
+    path = tmp_path / "models" / "tiny" / "best.pt"
+    save_checkpoint(path, UNet.from_spec(spec).state_dict(), spec, epoch=1)
+    return path
 
 
 @pytest.fixture

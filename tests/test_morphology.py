@@ -122,6 +122,24 @@ def test_segment_table_describes_each_segment():
     assert sorted(table[["start_junction", "end_junction"]].to_numpy().ravel()) == [-1, -1, -1, 0, 0, 0]
 
 
+def test_specks_are_no_vessels():
+    """One-pixel specks thin to isolated skeleton pixels: no path to measure (skan cannot take them alone)."""
+    specks = np.zeros((60, 60), bool)
+    specks[10, 10] = specks[30, 40] = specks[50, 5] = True
+    m = vessel_measures(specks).summary
+    assert m["segments"] == 0 and m["length"] == 0 and m["density"] == pytest.approx(3 / 3600)
+    with_vessel = specks | tube(0, 3, 40, 60)
+    assert vessel_measures(with_vessel).summary["segments"] == 1
+
+
+def test_a_blob_prunes_to_nothing_without_error():
+    """A filled disc (what an untrained model may predict) thins to short spurs only; pruning all of them leaves
+    isolated pixels, where skan's own pruning fails."""
+    disc = np.hypot(*np.mgrid[-60:61, -60:61]) <= 50
+    m = vessel_measures(disc).summary
+    assert m["density"] == pytest.approx(disc.mean()) and m["segments"] <= 1
+
+
 def test_empty_mask_gives_zero_length_and_undefined_shape():
     m = vessel_measures(np.zeros((50, 50), bool)).summary
     assert m["length"] == 0 and m["junctions"] == 0 and m["segments"] == 0

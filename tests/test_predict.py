@@ -11,23 +11,11 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from retina.config import ModelSpec, model_spec
+from retina.config import model_spec
 from retina.errors import ConfigError, DataError, TrainingError
-from retina.inference import save_checkpoint
 from retina.photos import predict_files
-from retina.model import UNet
 from tests.conftest import ROOT
 from tests.synthetic import fundus
-
-SPEC = ModelSpec("tiny", "relu", 64, "se", width=4, depth=2, se_reduction=2)
-
-
-@pytest.fixture
-def checkpoint(tmp_path) -> Path:
-    path = tmp_path / "models" / "tiny" / "best.pt"
-    save_checkpoint(path, UNet.from_spec(SPEC).state_dict(), SPEC, epoch=1)
-    return path
-
 
 @pytest.fixture
 def photo(tmp_path) -> Path:

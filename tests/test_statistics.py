@@ -40,7 +40,7 @@ def test_compare_pairs_each_seed_by_image_id_and_pools_the_seed_averages():
                              ("a", 1): _scores([0.5, 0.5, 0.5], ids), ("b", 1): _scores([0.4, 0.4, 0.4], ids)},
                   ensemble={"a": _scores([0.5, 0.6, 0.7], ids), "b": _scores([0.62, 0.72, 0.52], [1, 2, 3])},
                   per_seed=None, truth_morphology=None, annotator2_morphology=None, annotator2_f1=None,
-                  ceiling=None, timings=[])
+                  ceiling=None, cross_camera=None, timings=[])
     per_seed, pooled = compare(res, "a", "b", "fov_f1", 200, 0)
     assert per_seed == [pytest.approx(0.04 / 3), pytest.approx(-0.1)]
     # paired by image id, b is better on every image (by row order it would win on 2 of 3)

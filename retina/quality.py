@@ -1,0 +1,70 @@
+"""When to doubt a prediction: how far a photograph, and the vessels found in it, fall outside the training set.
+
+Each photograph is described at the models' scale (resized to 512x512, as the training photographs are) inside its
+field of view: brightness and contrast of the green channel (where vessels show), sharpness (variance of the
+Laplacian of the green channel) and the share of the image the field of view covers; the predicted vessel density
+is compared too. The stage `photo_ranges` records each feature's range over the training photographs (and their
+annotated vessel density); a value more than MARGIN of that range beyond it is flagged in predict's output.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from retina.dataset import Pair
+from retina.images import binarise, fov_mask, read_image, read_mask, resize_image
+
+SCALE = 512  # the training photographs' size
+MIN_FOV = 0.2  # a field of view smaller than this share of the image was not found
+MARGIN = 0.1  # tolerance beyond the training range, as a fraction of its width
+FEATURES = {"brightness": ("darker", "brighter"), "contrast": ("flatter", "more contrasted"),
+            "sharpness": ("blurrier", "sharper"), "fov_fraction": ("smaller in frame", "larger in frame"),
+            "vessel_density": ("with fewer vessels found", "with more vessels found")}
+
+
+def photo_features(image: np.ndarray) -> dict[str, float]:
+    """Brightness, contrast and sharpness of an RGB uint8 photograph's green channel inside its field of view, at
+    512x512, and the share of the image its field of view covers."""
+    small = resize_image(image, SCALE)
+    fov = fov_mask(small).astype(bool)
+    green = small[..., 1]
+    inner = ndi.binary_erosion(fov, iterations=3)  # the FOV's rim is an edge, not sharpness
+    inside = green[fov] if fov.any() else green.ravel()
+    laplace = ndi.laplace(green.astype(np.float64))
+    found = np.ptp(small[..., 0]) >= 1e-3  # fov_mask takes a flat photograph whole: then no FOV was found
+    return {"brightness": float(inside.mean()), "contrast": float(inside.std()),
+            "sharpness": float(laplace[inner].var()) if inner.any() else 0.0,
+            "fov_fraction": float(fov.mean()) if found else 0.0}
+
+
+def feature_ranges(features: list[dict[str, float]]) -> dict[str, list[float]]:
+    """[min, max] of each feature over a set of photographs."""
+    return {k: [min(f[k] for f in features), max(f[k] for f in features)] for k in features[0]}
+
+
+def training_ranges(pairs: list[Pair]) -> dict[str, list[float]]:
+    """The range of every feature, and of the annotated vessel density inside the FOV, over training pairs."""
+    features = []
+    for pair in pairs:
+        image = read_image(pair.image)
+        vessels = binarise(read_mask(pair.mask)).astype(bool)
+        fov = fov_mask(image.astype(np.float32) / 255).astype(bool)
+        features.append({**photo_features(image), "vessel_density": float(vessels[fov].mean())})
+    return feature_ranges(features)
+
+
+def quality_flags(features: dict[str, float], ranges: dict[str, list[float]]) -> list[str]:
+    """One line per feature beyond the training range by more than MARGIN of its width (empty: no doubt found)."""
+    flags = []
+    if features.get("fov_fraction", 1.0) < MIN_FOV:
+        flags.append(f"field of view not found (it covers {features['fov_fraction']:.0%} of the image)")
+    for key, (low_word, high_word) in FEATURES.items():
+        if key not in features or key not in ranges:
+            continue
+        low, high = ranges[key]
+        slack = MARGIN * (high - low)
+        value = features[key]
+        if value < low - slack or value > high + slack:
+            word = low_word if value < low else high_word
+            flags.append(f"{word} than the training photographs ({key} {value:.4g}; training {low:.4g} to {high:.4g})")
+    return flags

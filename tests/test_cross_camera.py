@@ -1,0 +1,81 @@
+"""Models scored on another camera's labelled set (STARE): read and checked, scored like the test set, skipped cleanly
+when none is configured; on the shared STARE copy with the tiny project's models."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from retina.cross_camera import read_labelled_set, score_cross_camera
+from retina.errors import DataError
+from retina.inference import load_checkpoint
+from retina.metrics import all_scores
+from retina.photos import predict_photograph
+from tests.conftest import MODELS, ROOT
+from tests.synthetic import fundus
+
+STARE = ROOT.parent / "shared" / "data" / "stare"
+
+
+def _labelled_set(root: Path, n: int = 3) -> Path:
+    for k in range(n):
+        image, mask = fundus(k, size=96)
+        for folder, array in (("images", image), ("labels-ah", mask), ("labels-vk", mask)):
+            (root / folder).mkdir(parents=True, exist_ok=True)
+            Image.fromarray(array).save(root / folder / f"im{k}.png")
+    return root
+
+
+def test_stage_without_a_set_is_skipped_cleanly(tmp_path):
+    env = {**os.environ, "RETINA_CROSS_CAMERA": ""}
+    result = subprocess.run([sys.executable, "-m", "stages.cross_camera", "--out", str(tmp_path / "out")], cwd=ROOT,
+                            env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "out" / "summary.json").read_text())["configured"] is False
+
+
+def test_a_set_is_read_with_both_annotators(tmp_path):
+    data = read_labelled_set(_labelled_set(tmp_path / "set"))
+    assert data.names == ["im0", "im1", "im2"] and data.second is not None
+    assert data.images[0].shape == (96, 96, 3) and data.reference[0].dtype == bool
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda r: (r / "labels-ah" / "im1.png").unlink(), "im1.png: file is missing"),
+    (lambda r: Image.fromarray(np.zeros((50, 60), np.uint8)).save(r / "labels-ah" / "im2.png"),
+     "im2.png: label is 60x50, its photograph 96x96"),
+    (lambda r: (r / "images" / "im0.png").write_text("no image"), "im0.png: not a readable image"),
+    (lambda r: [p.unlink() for p in (r / "labels-ah").iterdir()] and (r / "labels-ah").rmdir(), "no reference labels"),
+])
+def test_a_broken_set_is_refused_naming_the_file(tmp_path, damage, message):
+    root = _labelled_set(tmp_path / "set")
+    damage(root)
+    with pytest.raises(DataError, match=message):
+        read_labelled_set(root)
+
+
+@pytest.mark.skipif(not STARE.is_dir(), reason="the shared STARE copy is not here")
+def test_stare_scored_like_the_test_set_with_the_human_reference(project, tmp_path):
+    data = read_labelled_set(STARE)
+    summary = score_cross_camera(list(MODELS), (0, 1), project / "models", data, tmp_path / "out", 0.5, 200, 0)
+    assert summary["images"] == 20 and set(summary["models"]) == set(MODELS)
+    # STARE's second annotator against the first inside the FOV: F1 ~0.74, the published human reference
+    assert 0.72 < summary["annotator2"]["f1"] < 0.76
+    per_seed = pd.read_csv(tmp_path / "out" / "per_seed.csv")
+    assert len(per_seed) == 6 and per_seed["f1"].between(0, 1).all()
+    # one image of one model, recomputed through predict's own path
+    model, spec, _ = load_checkpoint(project / "models" / "silu256" / "seed0" / "best.pt")
+    pred = predict_photograph(model, spec, data.images[4], 0.5)
+    model1, spec1, _ = load_checkpoint(project / "models" / "silu256" / "seed1" / "best.pt")
+    pred1 = predict_photograph(model1, spec1, data.images[4], 0.5)
+    expected = all_scores((pred.probability + pred1.probability) / 2, data.reference[4], 0.5, pred.fov)["f1"]
+    ensemble = pd.read_csv(tmp_path / "out" / "silu256" / "per_image.csv", index_col="image")
+    assert ensemble.loc[data.names[4], "f1"] == pytest.approx(expected, abs=1e-4)
+    assert json.loads((tmp_path / "out" / "summary.json").read_text()) == summary

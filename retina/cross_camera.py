@@ -22,6 +22,7 @@ import pandas as pd
 from retina.atomic import atomic_path
 from retina.config import run_dir
 from retina.dataset import sha256
+from retina.drive import ANNOTATOR2
 from retina.errors import DataError
 from retina.images import binarise, read_mask, read_photograph
 from retina.inference import load_checkpoint
@@ -34,7 +35,6 @@ REFERENCE_DIRS = ("labels-ah", "labels")  # the first that exists is the referen
 SECOND_DIRS = ("labels-vk", "labels2")  # a second annotator, optional
 PHOTO_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".ppm")
 POOLED = ("f1", "auc_roc", "auc_pr", "accuracy", "sensitivity", "specificity")
-ANNOTATOR2 = "annotator2"
 
 
 @dataclass

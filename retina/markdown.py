@@ -7,6 +7,7 @@ import yaml
 
 from retina.claims import JUMPY, NEAR_ZERO, RULE, Claim, check_claims
 from retina.config import Params
+from retina.drive import ANNOTATOR2
 from retina.morphology import MEASURES, UNITS
 from retina.provenance import Provenance, describe, file_list
 from retina.results import Results
@@ -113,7 +114,7 @@ def cross_camera_section(params: Params, res: Results) -> list[str]:
              f"{_fmt(m['ensemble_f1'])} {_ci(tuple(m['ensemble_f1_ci']))}",
              _pm(drive[name]["fov_f1"], drive[name]["fov_f1_sd"]) if name in drive else "n/a"]
             for name, m in summary["models"].items()]
-    second = summary.get("annotator2")
+    second = summary.get(ANNOTATOR2)
     if second:
         rows.append(["second annotator", _fmt(second["f1"]), "n/a", "n/a", _fmt(second["sensitivity"]),
                      _fmt(second["specificity"]), f"{_fmt(second['per_image_f1'])} "

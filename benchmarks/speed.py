@@ -127,7 +127,7 @@ def accuracy_check(seeds: int, data_root: Path) -> None:
     mean validation Dice differ by at most twice the standard error of that difference (from the seeds' spread)."""
     params = load_params()
     spec = params.models["silu256"]
-    if not (processed_dir(data_root, spec.image_size) / "train").is_dir():
+    if not (processed_dir(data_root, spec.image_size, spec.input) / "train").is_dir():
         print(f"\naccuracy check skipped: no processed data under {data_root} (run `dvc repro preprocess`)")
         return
     if params.train.precision == "fp32":

@@ -10,19 +10,21 @@ import numpy as np
 
 from retina.errors import DataError
 
-FIELDS = ("images", "masks", "soft", "fov", "ids")
+FIELDS = ("images", "masks", "soft", "fov", "ids", "boxes")
 
 
 @dataclass
 class Arrays:
     """A split in memory: images (N,H,W,3) uint8; masks {0,1}, soft (area-averaged grey 0..255) and field-of-view
-    masks {0,1}, each (N,H,W) uint8; ids (N,) the images' indices in the data set."""
+    masks {0,1}, each (N,H,W) uint8; ids (N,) the images' indices in the data set; boxes (N,4) where each input lies
+    on its 512x512 photograph (retina.model_input.Box: top, left, height, width)."""
 
     images: np.ndarray
     masks: np.ndarray
     soft: np.ndarray
     fov: np.ndarray
     ids: np.ndarray
+    boxes: np.ndarray
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -43,9 +45,9 @@ def load_arrays(folder: Path) -> Arrays:
     return Arrays(**{name: np.load(folder / f"{name}.npy") for name in FIELDS})
 
 
-def processed_dir(root: Path, size: int) -> Path:
-    """Folder of the processed arrays at one input size."""
-    return Path(root) / str(size)
+def processed_dir(root: Path, size: int, kind: str = "raw") -> Path:
+    """Folder of the processed arrays of one input size and kind (retina.model_input): `512`, `512-flat`, ..."""
+    return Path(root) / (str(size) if kind == "raw" else f"{size}-{kind}")
 
 
 def read_split_json(root: Path) -> dict:

@@ -21,6 +21,7 @@ PARAMS_FILE = Path("params.yaml")
 BASELINE = "baseline"
 ACTIVATIONS = ("relu", "silu", "gelu", "leaky_relu")  # retina.model.ACTIVATION_LAYERS builds them
 ATTENTIONS = ("none", "se")
+INPUTS = ("raw", "framed", "flat", "clahe")  # retina.model_input builds them
 LOSSES = ("bce", "dice", "bce+dice")
 PRECISIONS = ("auto", "bf16", "fp32")
 DEVICES = ("auto", "cpu", "cuda")
@@ -28,11 +29,13 @@ EYES = 20  # distinct eyes in the training set (80 images = 20 eyes x 4 stored c
 SOURCE_ENV = "RETINA_DATA"
 
 MODEL_KEYS = ("activation", "image_size", "attention")
+VARIANT_OPTIONS = {"input": "raw", "camera_augment": False}  # a variant may also set these (camera robustness)
 SCHEMA: dict[str, Any] = {  # every key params.yaml may hold; None: a leaf, a tuple: the keys of a section
     "seed": None, "seeds": None,
     "data": ("source", "strict", "val_eyes"),
     **{key: None for key in MODEL_KEYS},
-    "variants": None,  # {name: {activation, image_size, attention}}, checked per variant
+    "variants": None,  # {name: {activation, image_size, attention[, input, camera_augment]}}, checked per variant
+    "predict_model": None,
     "model": ("width", "depth", "se_reduction"),
     "train": ("epochs", "batch_size", "lr", "loss", "augment", "crop", "soft_masks", "val_every", "precision",
               "device"),
@@ -52,6 +55,8 @@ class ModelSpec:
     width: int
     depth: int
     se_reduction: int
+    input: str = "raw"  # how a photograph becomes the input (retina.model_input): raw is the study's
+    camera_augment: bool = False  # train with photometric and geometric augmentation (retina.augment)
 
 
 @dataclass(frozen=True)
@@ -94,12 +99,13 @@ class Params:
     threshold: float
     bootstrap: int
     morphology: MorphologySettings
+    predict_model: str
     raw: dict[str, Any] = field(repr=False, compare=False)
 
     @property
-    def image_sizes(self) -> list[int]:
-        """The input sizes the models use, ascending."""
-        return sorted({m.image_size for m in self.models.values()})
+    def inputs(self) -> list[tuple[int, str]]:
+        """The (input size, input kind) pairs the models use, ascending."""
+        return sorted({(m.image_size, m.input) for m in self.models.values()})
 
     def data_source(self) -> str:
         """The data source: $RETINA_DATA when set, else data.source."""
@@ -167,6 +173,9 @@ def _model(name: str, settings: dict[str, Any], shared: dict[str, Any], where: s
         width=_number(_get(shared, "width", "model."), "model.width", int),
         depth=depth,
         se_reduction=_number(_get(shared, "se_reduction", "model."), "model.se_reduction", int),
+        input=_choice(settings.get("input", VARIANT_OPTIONS["input"]), INPUTS, f"{where}input"),
+        camera_augment=_flag(settings.get("camera_augment", VARIANT_OPTIONS["camera_augment"]),
+                             f"{where}camera_augment"),
     )
 
 
@@ -181,7 +190,7 @@ def _models(raw: dict[str, Any]) -> dict[str, ModelSpec]:
             raise ConfigError(f"params.yaml: 'variants.{BASELINE}' is reserved for the top-level baseline settings")
         if not isinstance(settings, dict):
             raise ConfigError(f"params.yaml: 'variants.{name}' must be a mapping of {', '.join(MODEL_KEYS)}")
-        _refuse_unknown(settings, MODEL_KEYS, f"variants.{name}.")
+        _refuse_unknown(settings, MODEL_KEYS + tuple(VARIANT_OPTIONS), f"variants.{name}.")
         models[name] = _model(name, settings, shared, f"variants.{name}.")
     return models
 
@@ -241,6 +250,9 @@ def parse_params(raw: dict[str, Any]) -> Params:
     source = _get(data, "source", "data.")
     if not isinstance(source, str) or not source:
         raise ConfigError("params.yaml: 'data.source' must be a non-empty string")
+    predict_model = _get(raw, "predict_model", "")
+    if predict_model not in models:
+        raise ConfigError(f"params.yaml: 'predict_model' is {predict_model!r}; models: {', '.join(models)}")
     return Params(
         seed=_number(_get(raw, "seed", ""), "seed", int, positive=False),
         seeds=_seeds(_get(raw, "seeds", "")),
@@ -253,6 +265,7 @@ def parse_params(raw: dict[str, Any]) -> Params:
         bootstrap=_number(_get(ev, "bootstrap", "evaluate."), "evaluate.bootstrap", int),
         morphology=MorphologySettings(*(_number(_get(mo, key, "morphology."), f"morphology.{key}", float)
                                         for key in SCHEMA["morphology"])),
+        predict_model=predict_model,
         raw=raw,
     )
 

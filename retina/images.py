@@ -84,7 +84,8 @@ FOV_LEVEL = 0.2  # the FOV is where the smoothed red channel exceeds this fracti
 
 
 def fov_mask(image: np.ndarray) -> np.ndarray:
-    """The field of view (the round fundus disc) of an RGB image in [0,1], as uint8 {0,1}.
+    """The field of view (the round fundus disc) of an RGB image in [0,1], as uint8 {0,1}; empty when the red channel
+    is flat (no disc to find).
 
     The red channel is bright over the whole disc, its darkest parts included, and near zero outside (STARE's
     "black" is ~0.07): smooth it, keep what exceeds FOV_LEVEL x its 99.5th percentile, keep the largest connected
@@ -94,7 +95,7 @@ def fov_mask(image: np.ndarray) -> np.ndarray:
     """
     red = filters.gaussian(image[..., 0], sigma=2)
     if red.max() - red.min() < 1e-3:
-        return np.ones(red.shape, np.uint8)
+        return np.zeros(red.shape, np.uint8)
     labels = measure.label(red > FOV_LEVEL * np.percentile(red, 99.5))
     largest = np.argmax(np.bincount(labels.ravel())[1:]) + 1
     return ndi.binary_fill_holes(labels == largest).astype(np.uint8)

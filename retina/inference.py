@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from retina.atomic import atomic_path
 from retina.config import ModelSpec
@@ -79,15 +78,6 @@ def predict_proba(model: UNet, images: np.ndarray, device: torch.device, bf16: b
                   batch_size: int = 4) -> np.ndarray:
     """Vessel probabilities (N,H,W) float32 for uint8 images (N,H,W,3)."""
     return torch.sigmoid(predict_logits(model, images, device, bf16, batch_size)).numpy()
-
-
-def resize_probabilities(prob: np.ndarray, size: int | tuple[int, int]) -> np.ndarray:
-    """Bilinear resize of probability maps (N,h,w) to (N,size,size) or (N,height,width)."""
-    shape = (size, size) if isinstance(size, int) else tuple(size)
-    if prob.shape[-2:] == shape:
-        return prob.astype(np.float32)
-    t = torch.from_numpy(np.ascontiguousarray(prob, np.float32))[:, None]
-    return F.interpolate(t, size=shape, mode="bilinear", align_corners=False)[:, 0].numpy()
 
 
 def save_checkpoint(path: Path, state_dict: dict, spec: ModelSpec, **info: object) -> None:

@@ -122,13 +122,37 @@ def cross_camera_section(params: Params, res: Results) -> list[str]:
                      _fmt(res.annotator2_f1)])
     return head + [
         f"The {summary['images']} photographs of `{summary['set']}` (sha256 of its files `{summary['sha256'][:16]}...`; "
-        "another camera and population, never trained on), each through predict's own path (resized whole to the "
-        "model's input, predicted, resized back; field of view found from the photograph) and scored at its own "
+        "another camera and population, never trained on), each through predict's own path (field of view found "
+        "from the photograph, turned into the model's input, predicted, mapped back) and scored at its own "
         f"size inside that field of view against the first annotator, threshold {params.threshold}; mean ± sd over "
         "seeds of the pooled score, and the per-image F1 of the seed-averaged probabilities with its 95% bootstrap "
         "interval. The last column is the same model's F1 on the DRIVE test set (the main table).", "",
         table(["model", "F1 (FOV)", "AUC-ROC (FOV)", "AUC-PR", "sensitivity", "specificity",
-               "seed-averaged F1 [95% CI]", "F1 on DRIVE"], rows), ""]
+               "seed-averaged F1 [95% CI]", "F1 on DRIVE"], rows), "", *predict_default(params, summary, drive)]
+
+
+CAMERA_GOAL = {"f1": 0.72, "auc_roc": 0.95, "drive_f1_gap": 0.005}  # issue 17's bar for predict's default model
+
+
+def predict_default(params: Params, summary: dict, drive: dict) -> list[str]:
+    """Which model predict uses, why, and whether it meets CAMERA_GOAL on this set and on DRIVE."""
+    name, spec = params.predict_model, params.models[params.predict_model]
+    study = [m for m, s in params.models.items() if s.input == "raw" and not s.camera_augment and m in drive]
+    if name not in summary["models"] or name not in drive or not study:
+        return [f"`python -m stages.predict` uses `{name}` (params.yaml `predict_model`); not scored here.", ""]
+    m, best = summary["models"][name], max(study, key=lambda k: drive[k]["fov_f1"])
+    gap = drive[best]["fov_f1"] - drive[name]["fov_f1"]
+    checks = {f"F1 >= {CAMERA_GOAL['f1']} here": m["f1"] >= CAMERA_GOAL["f1"],
+              f"AUC-ROC >= {CAMERA_GOAL['auc_roc']} here": m["auc_roc"] >= CAMERA_GOAL["auc_roc"],
+              f"DRIVE F1 within {CAMERA_GOAL['drive_f1_gap']} of the best study model": gap <= CAMERA_GOAL["drive_f1_gap"]}
+    return [f"**Which model predict uses.** `python -m stages.predict` uses `{name}` (params.yaml `predict_model`: "
+            f"{spec.activation}, {spec.image_size}x{spec.image_size}, input `{spec.input}`, camera augmentation "
+            f"{'on' if spec.camera_augment else 'off'}), chosen on the validation eyes and this set as the one that "
+            "travels best ([camera_robust.md](camera_robust.md)). Here it scores F1 "
+            f"{_pm(m['f1'], m['f1_sd'])} and AUC-ROC {_pm(m['auc_roc'], m['auc_roc_sd'])}; on DRIVE F1 "
+            f"{_fmt(drive[name]['fov_f1'])} against {_fmt(drive[best]['fov_f1'])} for the best study model "
+            f"({best}): {-gap:+.4f}. Goal (issue 17): "
+            + "; ".join(f"{k}: {'met' if ok else 'not met'}" for k, ok in checks.items()) + ".", ""]
 
 
 def morphology_section(params: Params, res: Results) -> list[str]:

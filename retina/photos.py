@@ -13,8 +13,9 @@ import torch
 
 from retina.atomic import save_png, write_text
 from retina.config import ModelSpec
-from retina.images import fov_mask, read_photograph, resize_image
-from retina.inference import load_checkpoint, predict_proba, resize_probabilities
+from retina.images import read_photograph
+from retina.inference import load_checkpoint, predict_proba
+from retina.model_input import model_input, photograph_fov, to_photograph
 from retina.model import UNet
 from retina.morphology import SPUR_RATIO, UNITS, vessel_measures
 from retina.quality import photo_features, quality_flags
@@ -33,11 +34,10 @@ class Prediction:
 
 def predict_photograph(model: UNet, spec: ModelSpec, image: np.ndarray, threshold: float,
                        device: torch.device = torch.device("cpu")) -> Prediction:
-    """Resize to the model's input, predict, map back to the original size and keep the field of view."""
-    small = np.round(resize_image(image, spec.image_size) * 255).astype(np.uint8)
-    prob = predict_proba(model, small[None], device, bf16=False)
-    prob = resize_probabilities(prob, image.shape[:2])[0]
-    fov = fov_mask(image.astype(np.float32) / 255).astype(bool)
+    """Turn the photograph into the model's input, predict, map back to the photograph and keep its field of view."""
+    fov = photograph_fov(image)
+    small, box = model_input(image, fov, spec.input, spec.image_size)
+    prob = to_photograph(predict_proba(model, small[None], device, bf16=False)[0], box, image.shape[:2])
     prob = np.where(fov, prob, 0).astype(np.float32)
     return Prediction(prob, prob > threshold, fov)
 

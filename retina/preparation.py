@@ -1,5 +1,5 @@
-"""Preprocessing: split the training eyes, resize images and masks to each model's input size, find fields of view,
-and write the arrays that training and evaluation read."""
+"""Preprocessing: split the training eyes, turn images and masks into each model's input (size and kind), find fields
+of view, and write the arrays that training and evaluation read."""
 from __future__ import annotations
 
 import json
@@ -12,7 +12,8 @@ from retina.arrays import Arrays, processed_dir, save_arrays
 from retina.atomic import atomic_path
 from retina.dataset import COUNTS, NATIVE_SIZE, list_pairs, verify_pair
 from retina.errors import DataError
-from retina.images import binarise, fov_mask, resize_grey, resize_image
+from retina.images import binarise, resize_grey
+from retina.model_input import box_array, crop, input_fov, model_input, photograph_fov
 
 log = logging.getLogger("preprocess")
 COPIES_PER_EYE = 4  # train index 4g: original, 4g+1: left-right flip, 4g+2: top-bottom flip, 4g+3: rotated
@@ -35,40 +36,46 @@ def split_eyes(n_train: int, val_eyes: int, seed: int) -> dict[str, list[int]]:
     return {"train_eyes": train, "val_eyes": val, "train": indices(train), "val": indices(val)}
 
 
-def build_arrays(images: list[np.ndarray], masks: list[np.ndarray], ids: list[int], size: int) -> Arrays:
-    """Resize native images and grey masks into compact uint8 arrays with binary, soft and FOV masks.
+def build_arrays(images: list[np.ndarray], masks: list[np.ndarray], ids: list[int], size: int,
+                 kind: str = "raw") -> Arrays:
+    """Turn native images and grey masks into compact uint8 arrays of a model's input (retina.model_input), with
+    binary, soft and FOV masks under the same box.
 
     The soft mask is the area-averaged grey level (the fraction of each pixel that is vessel, x255: what a thin
     vessel leaves after down-sizing); the binary mask is the soft mask thresholded.
     """
-    resized = [resize_image(img, size) for img in images]
-    soft = np.stack([np.clip(np.round(resize_grey(m, size)), 0, 255).astype(np.uint8) for m in masks])
+    fovs = [photograph_fov(img) for img in images]
+    inputs = [model_input(img, fov, kind, size) for img, fov in zip(images, fovs)]
+    soft = np.stack([np.clip(np.round(resize_grey(crop(m, box), size)), 0, 255).astype(np.uint8)
+                     for m, (_, box) in zip(masks, inputs)])
     return Arrays(
-        images=np.stack([np.round(r * 255).astype(np.uint8) for r in resized]),
+        images=np.stack([x for x, _ in inputs]),
         masks=binarise(soft),
         soft=soft,
-        fov=np.stack([fov_mask(r) for r in resized]),
+        fov=np.stack([input_fov(fov, box, size) for fov, (_, box) in zip(fovs, inputs)]),
         ids=np.asarray(ids, dtype=np.int64),
+        boxes=np.stack([box_array(box) for _, box in inputs]),
     )
 
 
-def preprocess(raw: Path, out: Path, sizes: list[int], val_eyes: int, seed: int) -> dict:
-    """Verify the raw set, split its eyes, and write out/<size>/{train,val,test}/*.npy for each size (and the native
-    512) with out/split.json; `out` is replaced only when everything succeeds."""
+def preprocess(raw: Path, out: Path, inputs: list[tuple[int, str]], val_eyes: int, seed: int) -> dict:
+    """Verify the raw set, split its eyes, and write {train,val,test}/*.npy for each (input size, kind) and the
+    native 512 raw (out/512, out/256, out/512-flat, ...) with out/split.json; `out` is replaced only when everything
+    succeeds."""
     native = {split: [verify_pair(p) for p in list_pairs(raw, split)] for split in COUNTS}
     split = split_eyes(len(native["train"]), val_eyes, seed)
     groups = {"train": ("train", split["train"]), "val": ("train", split["val"]),
               "test": ("test", list(range(len(native["test"]))))}
-    sizes = sorted(set(sizes) | {NATIVE_SIZE})
+    inputs = sorted(set(inputs) | {(NATIVE_SIZE, "raw")})
     with atomic_path(out) as tmp:
-        for size in sizes:
-            folder = processed_dir(tmp, size)
+        for size, kind in inputs:
+            folder = processed_dir(tmp, size, kind)
             folder.mkdir(parents=True)
             for name, (source, ids) in groups.items():
                 arrays = build_arrays([native[source][i][0] for i in ids], [native[source][i][1] for i in ids],
-                                      ids, size)
+                                      ids, size, kind)
                 save_arrays(arrays, folder / name)
-            log.info("size %d: %s", size, ", ".join(f"{k} {len(v[1])}" for k, v in groups.items()))
-        record = {"seed": seed, "sizes": sizes, **split}
+            log.info("%s: %s", folder.name, ", ".join(f"{k} {len(v[1])}" for k, v in groups.items()))
+        record = {"seed": seed, "inputs": [processed_dir(tmp, *i).name for i in inputs], **split}
         (tmp / "split.json").write_text(json.dumps(record, indent=1) + "\n")
     return record

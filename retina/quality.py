@@ -31,10 +31,9 @@ def photo_features(image: np.ndarray) -> dict[str, float]:
     inner = ndi.binary_erosion(fov, iterations=3)  # the FOV's rim is an edge, not sharpness
     inside = green[fov] if fov.any() else green.ravel()
     laplace = ndi.laplace(green.astype(np.float64))
-    found = np.ptp(small[..., 0]) >= 1e-3  # fov_mask takes a flat photograph whole: then no FOV was found
     return {"brightness": float(inside.mean()), "contrast": float(inside.std()),
             "sharpness": float(laplace[inner].var()) if inner.any() else 0.0,
-            "fov_fraction": float(fov.mean()) if found else 0.0}
+            "fov_fraction": float(fov.mean())}
 
 
 def feature_ranges(features: list[dict[str, float]]) -> dict[str, list[float]]:

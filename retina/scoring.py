@@ -15,9 +15,10 @@ from retina.arrays import Arrays, load_arrays, processed_dir, quantise
 from retina.config import MorphologySettings, run_dir
 from retina.dataset import NATIVE_SIZE
 from retina.drive import ANNOTATOR2
-from retina.inference import load_checkpoint, predict_proba, resize_probabilities, select_device, use_bf16
+from retina.inference import load_checkpoint, predict_proba, select_device, use_bf16
 from retina.metrics import all_scores, confusion, curves, threshold_scores
 from retina.model import count_parameters
+from retina.model_input import resize_probabilities, to_photograph
 from retina.morphology import um_per_pixel_from_fov, vessel_measures
 
 log = logging.getLogger("evaluate")
@@ -78,18 +79,20 @@ def score_annotator(masks: np.ndarray, truth: Arrays, threshold: float, how: Mor
 
 
 def predict_test(checkpoint: Path, data_root: Path, precision: str, device: str = "auto") -> Prediction:
-    """Predict the test images at the model's input size (in the training precision) and resize to 512x512."""
+    """Predict the test images as the model's input (in the training precision) and map them back to 512x512."""
     dev = select_device(device)
     model, spec, ckpt = load_checkpoint(checkpoint, dev)
     bf16 = use_bf16(precision, dev)
-    images = load_arrays(processed_dir(data_root, spec.image_size) / "test").images
+    test = load_arrays(processed_dir(data_root, spec.image_size, spec.input) / "test")
+    images = test.images
     predict_proba(model, images[:1], dev, bf16)  # warm-up, not timed
     start = time.perf_counter()
     prob = predict_proba(model, images, dev, bf16)
     seconds = time.perf_counter() - start
     info = {"parameters": count_parameters(model), "inference_ms_per_image": 1000 * seconds / len(images),
             "input_size": spec.image_size, "best_epoch": int(ckpt.get("epoch", -1)), "bf16": bf16}
-    return Prediction(resize_probabilities(prob, NATIVE_SIZE), info)
+    back = np.stack([to_photograph(p, box, (NATIVE_SIZE, NATIVE_SIZE)) for p, box in zip(prob, test.boxes)])
+    return Prediction(back, info)
 
 
 def resolution_ceiling(data_root: Path, size: int) -> pd.DataFrame:

@@ -16,7 +16,8 @@ from retina.results import Results
 
 CONVERGED = 0.003  # a run is converged when its validation Dice rose by less than this over the last quarter
 COMPARISONS = (("baseline", "silu256", "SiLU@256 vs baseline (ReLU@512)"),
-               ("silu256", "silu256_se", "SE vs no SE (both SiLU@256)"))
+               ("silu256", "silu256_se", "SE vs no SE (both SiLU@256)"),
+               ("baseline", "camera_robust", "camera-robust input and augmentation vs baseline (both ReLU@512)"))
 POOLED = ("fov_f1", "fov_auc_roc", "fov_auc_pr", "fov_accuracy", "fov_sensitivity", "fov_specificity", "image_f1",
           "image_accuracy")
 

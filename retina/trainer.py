@@ -18,6 +18,7 @@ from dvclive import Live
 
 from retina.arrays import Arrays, load_arrays, processed_dir
 from retina.atomic import atomic_path, write_text
+from retina.augment import augment_batch, camera_shift, random_crop
 from retina.config import ModelSpec, TrainSettings
 from retina.errors import TrainingError
 from retina.inference import autocast, predict_logits, save_checkpoint, select_device, to_input, training_layout, \
@@ -71,27 +72,6 @@ class Counts:
                 "dice": scores["f1"]}
 
 
-def augment_batch(x: torch.Tensor, y: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """Apply one random flip/90-degree rotation (of the 8 symmetries of the square) to a batch and its masks."""
-    k, flip = torch.randint(0, 4, (2,), generator=gen).tolist()
-    x, y = torch.rot90(x, k, (2, 3)), torch.rot90(y, k, (2, 3))
-    if flip % 2:
-        x, y = torch.flip(x, (3,)), torch.flip(y, (3,))
-    return x, y
-
-
-def random_crop(images: torch.Tensor, masks: torch.Tensor, size: int,
-                gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """One random size x size crop per sample of (N,H,W,C) images and (N,1,H,W) masks."""
-    h, w = images.shape[1:3]
-    if not size or size >= min(h, w):
-        return images, masks
-    tops = torch.randint(0, h - size + 1, (len(images),), generator=gen).tolist()
-    lefts = torch.randint(0, w - size + 1, (len(images),), generator=gen).tolist()
-    return (torch.stack([im[t:t + size, l:l + size] for im, t, l in zip(images, tops, lefts)]),
-            torch.stack([m[:, t:t + size, l:l + size] for m, t, l in zip(masks, tops, lefts)]))
-
-
 class Progress:
     """One self-overwriting line per epoch on a terminal; silent otherwise."""
 
@@ -141,7 +121,7 @@ class Trainer:
                  resume_file: Path) -> None:
         self.spec, self.settings = spec, settings
         self.model_dir, self.log_dir, self.resume_file = Path(model_dir), Path(log_dir), Path(resume_file)
-        folder = processed_dir(data_root, spec.image_size)
+        folder = processed_dir(data_root, spec.image_size, spec.input)
         self.train_data, self.val_data = load_arrays(folder / "train"), load_arrays(folder / "val")
         self.fingerprint = fingerprint(spec, settings, folder / "train")
         self.device = select_device(settings.device)
@@ -201,6 +181,8 @@ class Trainer:
             x, target = to_input(images, self.device, self.layout), target.to(self.device).float().div_(255.0)
             if s.augment:
                 x, target = augment_batch(x, target, self.gen)
+            if self.spec.camera_augment:
+                x, target = camera_shift(x, target, self.gen)
             with autocast(self.device, self.bf16):
                 logits = self.model(x.contiguous(memory_format=self.layout))
             terms = loss_terms(logits, target)

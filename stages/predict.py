@@ -1,6 +1,9 @@
 """Segment vessels in your own fundus photographs with a trained model, and measure the vessel tree.
 
-    python -m stages.predict IMAGE [IMAGE ...] --model silu256_se --out predictions/
+    python -m stages.predict IMAGE [IMAGE ...] [--model NAME] --out predictions/
+
+The model is params.yaml's `predict_model` (camera_robust: the one that travels best to other cameras) unless
+--model names another.
 
 For each IMAGE writes, at the photograph's own size: <name>_probability.png (grey, 0-255), <name>_vessels.png
 (binary), <name>_overlay.png (vessels in green on the photograph), <name>_measures.json (the vessel tree: length,
@@ -24,7 +27,7 @@ from retina.photos import predict_files
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("images", nargs="+", type=Path)
-    parser.add_argument("--model", default="silu256_se", help="a model named in params.yaml")
+    parser.add_argument("--model", help="a model named in params.yaml (default: its predict_model)")
     parser.add_argument("--seed", type=int, help="which training seed's model (default: the first in params.yaml)")
     parser.add_argument("--models", type=Path, default=Path("models"), help="folder of trained models")
     parser.add_argument("--out", type=Path, default=Path("predictions"))
@@ -33,7 +36,7 @@ def main() -> None:
                         help="the training photographs' ranges (stage photo_ranges)")
     args = parser.parse_args()
     params = load_params()
-    spec = model_spec(params, args.model)
+    spec = model_spec(params, args.model or params.predict_model)
     seed = params.seeds[0] if args.seed is None else args.seed
     if args.um_per_pixel is not None and args.um_per_pixel <= 0:
         parser.error(f"--um-per-pixel must be > 0, got {args.um_per_pixel}")

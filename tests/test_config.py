@@ -22,13 +22,16 @@ def changed(path: str, value) -> dict:
     return raw
 
 
-def test_project_params_resolve_three_models():
+def test_project_params_resolve_the_study_models_and_the_robust_one():
     params = load_params(ROOT / "params.yaml")
-    assert list(params.models) == [BASELINE, "silu256", "silu256_se"]
-    base, se = params.models[BASELINE], params.models["silu256_se"]
-    assert (base.activation, base.image_size, base.attention) == ("relu", 512, "none")
-    assert (se.activation, se.image_size, se.attention) == ("silu", 256, "se")
-    assert se.width == base.width and params.image_sizes == [256, 512]
+    assert list(params.models) == [BASELINE, "silu256", "silu256_se", "camera_robust"]
+    base, se, robust = params.models[BASELINE], params.models["silu256_se"], params.models["camera_robust"]
+    assert (base.activation, base.image_size, base.attention, base.input) == ("relu", 512, "none", "raw")
+    assert (se.activation, se.image_size, se.attention, se.input) == ("silu", 256, "se", "raw")
+    assert not (base.camera_augment or se.camera_augment or params.models["silu256"].camera_augment)
+    assert (robust.input, robust.camera_augment, robust.image_size) == ("clahe", True, 512)
+    assert se.width == base.width and params.inputs == [(256, "raw"), (512, "clahe"), (512, "raw")]
+    assert params.predict_model == "camera_robust"
 
 
 @pytest.mark.parametrize("path, value, message", [
@@ -37,6 +40,9 @@ def test_project_params_resolve_three_models():
     ("attention", "cbam", "'attention' is 'cbam'; allowed: none, se"),
     ("image_size", 500, "'image_size' is 500, which a U-Net of depth 4 cannot take"),
     ("variants.silu256_se.image_size", 100, "'variants.silu256_se.image_size' is 100"),
+    ("variants.camera_robust.input", "hdr", "'variants.camera_robust.input' is 'hdr'; allowed: raw, framed, flat"),
+    ("variants.camera_robust.camera_augment", "yes", "'variants.camera_robust.camera_augment' must be true or false"),
+    ("predict_model", "unet3000", "'predict_model' is 'unet3000'; models: baseline, silu256"),
     ("train.epochs", 0, "'train.epochs' must be > 0"),
     ("train.batch_size", -2, "'train.batch_size' must be > 0"),
     ("train.lr", 0, "'train.lr' must be > 0"),

@@ -69,7 +69,7 @@ def test_stare_scored_like_the_test_set_with_the_human_reference(project, tmp_pa
     # STARE's second annotator against the first inside the FOV: F1 ~0.74, the published human reference
     assert 0.72 < summary["annotator2"]["f1"] < 0.76
     per_seed = pd.read_csv(tmp_path / "out" / "per_seed.csv")
-    assert len(per_seed) == 6 and per_seed["f1"].between(0, 1).all()
+    assert len(per_seed) == 2 * len(MODELS) and per_seed["f1"].between(0, 1).all()
     # one image of one model, recomputed through predict's own path
     model, spec, _ = load_checkpoint(project / "models" / "silu256" / "seed0" / "best.pt")
     pred = predict_photograph(model, spec, data.images[4], 0.5)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from retina.arrays import load_arrays, read_split_json
+from retina.arrays import load_arrays, processed_dir, read_split_json
 from retina.preparation import COPIES_PER_EYE, preprocess, split_eyes
 from retina.dataset import verify_dataset
 from retina.errors import DataError, SourceError
@@ -166,21 +166,22 @@ def test_split_keeps_each_eye_on_one_side():
 @pytest.fixture
 def processed(raw, tmp_path) -> Path:
     out = tmp_path / "processed"
-    preprocess(raw, out, [512, 128, 128], val_eyes=4, seed=0)
+    preprocess(raw, out, [(512, "raw"), (128, "raw"), (128, "raw"), (128, "flat")], val_eyes=4, seed=0)
     return out
 
 
 def test_preprocess_shapes_ranges_and_split(processed):
     out = processed
-    assert sorted(p.name for p in out.iterdir()) == ["128", "512", "split.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["128", "128-flat", "512", "split.json"]
     record = read_split_json(out)
-    for size in (128, 512):
+    for size, folder in ((128, "128"), (512, "512"), (128, "128-flat")):
         for split, n in (("train", 64), ("val", 16), ("test", 20)):
-            a = load_arrays(out / str(size) / split)
+            a = load_arrays(out / folder / split)
             assert a.images.shape == (n, size, size, 3) and a.images.dtype == np.uint8
             assert a.masks.shape == a.fov.shape == (n, size, size)
             assert set(np.unique(a.masks)) == {0, 1} and set(np.unique(a.fov)) <= {0, 1}
             assert a.soft.shape == a.masks.shape and np.array_equal(a.masks, (a.soft > 127).astype(np.uint8))
+            assert a.boxes.shape == (n, 4)
             if split != "test":
                 assert list(a.ids) == record[split]
     val_eyes = {i // 4 for i in record["val"]}
@@ -209,7 +210,7 @@ def test_fov_covers_disc_not_corners(processed):
 
 def test_preprocess_is_byte_identical_on_rerun(processed, raw, tmp_path):
     out = processed
-    preprocess(raw, tmp_path / "again", [512, 128], val_eyes=4, seed=0)
+    preprocess(raw, tmp_path / "again", [(512, "raw"), (128, "raw"), (128, "flat")], val_eyes=4, seed=0)
     assert snapshot(out) == snapshot(tmp_path / "again")
 
 
@@ -218,8 +219,8 @@ def test_real_data_verifies_and_preprocesses(params, real_source, tmp_path):
     assert problems == []
     pairs = verify_dataset(tmp_path / "raw")
     assert {k: len(v) for k, v in pairs.items()} == {"train": 80, "test": 20}
-    record = preprocess(tmp_path / "raw", tmp_path / "processed", params.image_sizes, params.val_eyes, params.seed)
-    assert record["sizes"] == sorted(set(params.image_sizes) | {512})
+    record = preprocess(tmp_path / "raw", tmp_path / "processed", params.inputs, params.val_eyes, params.seed)
+    assert set(record["inputs"]) == {processed_dir(Path(), *i).name for i in params.inputs} | {"512"}
     test = load_arrays(tmp_path / "processed" / "512" / "test")
     fraction = test.masks.mean(axis=(1, 2))
     assert ((fraction > 0.05) & (fraction < 0.13)).all()

@@ -43,9 +43,8 @@ def test_a_fresh_clone_pulls_everything_from_a_remote_without_retraining(project
 
     photo = tmp_path / "eye.png"
     Image.fromarray(fundus(5)[0]).save(photo)
-    sh(fresh, sys.executable, "-m", "stages.predict", str(photo), "--model", "silu256_se", "--out",
-       str(tmp_path / "out"), env=env)
-    assert json.loads((tmp_path / "out" / "eye_measures.json").read_text())["model"] == "silu256_se"
+    sh(fresh, sys.executable, "-m", "stages.predict", str(photo), "--out", str(tmp_path / "out"), env=env)
+    assert json.loads((tmp_path / "out" / "eye_measures.json").read_text())["model"] == "camera_robust"
 
 
 def _queue_busy(work: Path, env: dict) -> bool:

@@ -3,7 +3,6 @@ model and seed of params.yaml (DVC cannot template the top-level plots)."""
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
 import yaml
 

@@ -74,7 +74,7 @@ def test_bad_images_are_refused_before_anything_is_written(checkpoint, photo, tm
 def test_missing_model_and_unknown_name(params, photo, tmp_path):
     with pytest.raises(TrainingError, match="no trained model"):
         predict_files([photo], tmp_path / "models" / "silu256" / "best.pt", tmp_path / "out", 0.5)
-    with pytest.raises(ConfigError, match="models in params.yaml: baseline, silu256, silu256_se"):
+    with pytest.raises(ConfigError, match="models in params.yaml: baseline, silu256, silu256_se, camera_robust"):
         model_spec(params, "unet3000")
 
 
@@ -83,4 +83,4 @@ def test_command_line_error_is_one_clear_line(photo, tmp_path):
                              "--out", str(tmp_path)], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 1
     assert result.stderr.strip() == ("error: unknown model 'unet3000'; models in params.yaml: "
-                                     "baseline, silu256, silu256_se")
+                                     "baseline, silu256, silu256_se, camera_robust")

@@ -14,7 +14,8 @@ import torch
 from retina.arrays import Arrays, save_arrays
 from retina.config import ModelSpec, TrainSettings
 from retina.errors import TrainingError
-from retina.trainer import Counts, Trainer, augment_batch, loss_terms, random_crop, total_loss
+from retina.augment import augment_batch, random_crop
+from retina.trainer import Counts, Trainer, loss_terms, total_loss
 from tests.synthetic import fundus
 
 SPEC = ModelSpec("tiny", "silu", 32, "se", width=4, depth=2, se_reduction=2)
@@ -30,7 +31,8 @@ def data_root(tmp_path_factory) -> Path:
         pairs = [fundus(s, size=32) for s in seeds]
         soft = np.stack([p[1] for p in pairs])
         arrays = Arrays(images=np.stack([p[0] for p in pairs]), masks=(soft > 127).astype(np.uint8), soft=soft,
-                        fov=np.ones((len(pairs), 32, 32), np.uint8), ids=np.arange(len(pairs)))
+                        fov=np.ones((len(pairs), 32, 32), np.uint8), ids=np.arange(len(pairs)),
+                        boxes=np.tile([0, 0, 32, 32], (len(pairs), 1)))
         save_arrays(arrays, root / "32" / split)
     return root
 

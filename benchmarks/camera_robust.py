@@ -1,0 +1,165 @@
+"""Which input handling and augmentation make the best study architecture travel to other cameras: every candidate
+(input kind x camera augmentation, retina.model_input / retina.augment) trained like the study's models (params.yaml
+`train`) for several seeds, scored on the validation eyes (F1 and AUC-ROC inside the FOV, mapped back to 512x512)
+and on a labelled set from another camera (STARE: F1 and AUC-ROC inside the found FOV, through predict's path).
+
+    python -m benchmarks.camera_robust run --raw data/raw --cross ../shared/data/stare --out /tmp/robust [--jobs 4]
+    python -m benchmarks.camera_robust table /tmp/robust/rows.json > reports/camera_robust.md
+
+(The committed table: reports/camera_robust.json, the rows of two such runs on a lent H100, one per seed.)
+
+Choose on these columns (validation eyes and the cross-camera set); the DRIVE test set is not read.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import multiprocessing
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from retina.arrays import load_arrays, processed_dir, save_arrays
+from retina.config import BASELINE, load_params
+from retina.cross_camera import read_labelled_set
+from retina.dataset import NATIVE_SIZE, list_pairs, verify_pair
+from retina.inference import load_checkpoint, predict_proba, select_device
+from retina.machine import describe
+from retina.metrics import all_scores
+from retina.model_input import to_photograph
+from retina.photos import predict_photograph
+from retina.preparation import build_arrays, split_eyes
+from retina.statistics import last_quarter_gain
+from retina.trainer import Trainer
+
+CANDIDATES = {  # name: (input kind, camera augmentation)
+    "raw": ("raw", False), "framed": ("framed", False), "flat": ("flat", False), "clahe": ("clahe", False),
+    "raw+aug": ("raw", True), "framed+aug": ("framed", True), "flat+aug": ("flat", True),
+    "clahe+aug": ("clahe", True),
+}
+
+
+def prepare(raw: Path, out: Path, kinds: set[str], size: int, val_eyes: int, seed: int) -> None:
+    """Train and validation arrays of each input kind (and raw at 512, the scoring frame) from the training eyes."""
+    pairs = [verify_pair(p) for p in list_pairs(raw, "train")]
+    split = split_eyes(len(pairs), val_eyes, seed)
+    for kind in sorted(kinds | {"raw"}):
+        for name in ("train", "val"):
+            ids = split[name]
+            save_arrays(build_arrays([pairs[i][0] for i in ids], [pairs[i][1] for i in ids], ids, size, kind),
+                        processed_dir(out, size, kind) / name)
+
+
+def run_one(job: tuple[str, int, str, str, str]) -> dict:
+    """Train one candidate for one seed; score it on the validation eyes and the cross-camera set."""
+    name, seed, root, cross, out = job
+    params = load_params()
+    kind, camera = CANDIDATES[name]
+    spec = dataclasses.replace(params.models[BASELINE], name=name, input=kind, camera_augment=camera)
+    settings = dataclasses.replace(params.train, seed=seed)
+    run = Path(out) / "runs" / f"{name}-seed{seed}"
+    started = time.perf_counter()
+    trainer = Trainer(spec, settings, Path(root), run, run / "logs", run / "resume.pt")
+    trainer.fit()
+    seconds = time.perf_counter() - started
+    history = pd.DataFrame(trainer.history)
+    device = select_device(settings.device)
+    model, spec, _ = load_checkpoint(run / "best.pt", device)
+    val = load_arrays(processed_dir(Path(root), spec.image_size, kind) / "val")
+    truth = load_arrays(processed_dir(Path(root), NATIVE_SIZE) / "val")
+    prob = predict_proba(model, val.images, device, bf16=False)
+    prob = np.stack([to_photograph(p, box, (NATIVE_SIZE, NATIVE_SIZE)) for p, box in zip(prob, val.boxes)])
+    val_scores = all_scores(prob, truth.masks, params.threshold, truth.fov)
+    data = read_labelled_set(Path(cross))
+    preds = [predict_photograph(model, spec, image, params.threshold, device) for image in data.images]
+    cross_scores = all_scores(np.concatenate([p.probability[p.fov] for p in preds]),
+                              np.concatenate([t[p.fov] for t, p in zip(data.reference, preds)]), params.threshold)
+    row = {"candidate": name, "input": kind, "camera_augment": camera, "seed": seed,
+           "val_f1": val_scores["f1"], "val_auc": val_scores["auc_roc"], "val_gain": last_quarter_gain(history),
+           "cross_f1": cross_scores["f1"], "cross_auc": cross_scores["auc_roc"], "train_seconds": round(seconds, 1),
+           "machine": describe(device)}
+    print(json.dumps(row), flush=True)
+    return row
+
+
+def run(args: argparse.Namespace) -> None:
+    params = load_params()
+    names = args.candidates or list(CANDIDATES)
+    root = args.out / "processed"
+    prepare(args.raw, root, {CANDIDATES[n][0] for n in names}, params.models[BASELINE].image_size, params.val_eyes,
+            params.seed)
+    print(f"prepared {sorted(p.name for p in root.iterdir())}", flush=True)
+    jobs = [(n, s, str(root), str(args.cross), str(args.out)) for s in args.seeds for n in names]
+    rows = []
+    with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
+        for row in pool.imap_unordered(run_one, jobs):
+            rows.append(row)
+            (args.out / "rows.json").write_text(json.dumps(rows, indent=1) + "\n")
+
+
+def table(rows_file: Path) -> str:
+    """The Markdown page: mean +- sd over seeds of each candidate's scores, best STARE F1 first."""
+    rows = pd.DataFrame(json.loads(rows_file.read_text()))
+    order = rows.groupby("candidate")["cross_f1"].mean().sort_values(ascending=False).index
+    lines = ["# Input handling and augmentation for other cameras", "",
+             f"Generated by `python -m benchmarks.camera_robust table {rows_file}` from the rows of "
+             "`python -m benchmarks.camera_robust run` (see its docstring). Every candidate is the baseline's "
+             "architecture (ReLU, 512x512, trained on 256 crops) trained with params.yaml's `train` settings; scores "
+             "inside the field of view at threshold 0.5: on the validation eyes (mapped back to 512x512) and on "
+             "STARE through predict's path. The DRIVE test set is not read. Mean +- sd over the seeds run.", "",
+             "| candidate | seeds | val F1 | val AUC | val last-quarter gain | STARE F1 | STARE AUC | train s |",
+             "|---|---|---|---|---|---|---|---|"]
+    for name in order:
+        group = rows[rows["candidate"] == name]
+        def cell(col: str, digits: int = 4) -> str:
+            if len(group) == 1:
+                return f"{group[col].iloc[0]:.{digits}f}"
+            return f"{group[col].mean():.{digits}f} +- {group[col].std(ddof=1):.{digits}f}"
+        lines.append(f"| {name} | {len(group)} | {cell('val_f1')} | {cell('val_auc')} | {cell('val_gain')} | "
+                     f"{cell('cross_f1')} | {cell('cross_auc')} | {group['train_seconds'].mean():.0f} |")
+    machines = ", ".join(sorted(set(rows["machine"])))
+    return "\n".join(lines) + f"\n\n{choice(rows)}\n\nMachine: {machines}.\n"
+
+
+VAL_TOLERANCE = 0.005  # how much validation F1 a candidate may give up against the study's raw input
+
+
+def choice(rows: pd.DataFrame) -> str:
+    """The rule that picks the camera-robust settings, and what it picks: the best STARE F1 among the candidates
+    whose validation F1 is within VAL_TOLERANCE of the raw input's (DRIVE must not pay for the other camera)."""
+    means = rows.groupby("candidate")[["val_f1", "cross_f1"]].mean()
+    if "raw" not in means.index:
+        return "No raw-input run to compare with: no choice made."
+    eligible = means[means["val_f1"] >= means.loc["raw", "val_f1"] - VAL_TOLERANCE]
+    best = eligible["cross_f1"].idxmax()
+    return (f"Choice: the highest STARE F1 among the candidates whose validation F1 is at most {VAL_TOLERANCE} "
+            f"below the raw input's ({means.loc['raw', 'val_f1']:.4f}): **{best}** (validation F1 "
+            f"{means.loc[best, 'val_f1']:.4f}, STARE F1 {means.loc[best, 'cross_f1']:.4f}); eligible: "
+            f"{', '.join(eligible.index)}.")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    go = sub.add_parser("run")
+    go.add_argument("--raw", type=Path, default=Path("data/raw"))
+    go.add_argument("--cross", type=Path, required=True, help="a labelled set from another camera (STARE layout)")
+    go.add_argument("--out", type=Path, required=True)
+    go.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    go.add_argument("--jobs", type=int, default=1)
+    go.add_argument("--candidates", nargs="+", choices=list(CANDIDATES))
+    tab = sub.add_parser("table")
+    tab.add_argument("rows", type=Path)
+    args = parser.parse_args()
+    if args.command == "run":
+        args.out.mkdir(parents=True, exist_ok=True)
+        run(args)
+    else:
+        print(table(args.rows), end="")
+
+
+if __name__ == "__main__":
+    main()

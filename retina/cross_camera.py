@@ -4,8 +4,8 @@ The set is a folder named by $RETINA_CROSS_CAMERA (DVC does not watch it: `dvc r
 setting it). Layout, STARE's: images/<name>.<ext> (colour photographs of any size), labels-ah/<name>.png (the
 reference annotator) and, optionally, labels-vk/<name>.png (a second annotator, the human reference). Another set
 uses the same layout, or the generic names labels/ and labels2/. Labels are grey or binary, vessel where > 127,
-at their photograph's size. Each photograph goes through predict's own path (resize to the model's input, predict,
-resize back, field of view found from the photograph), and is scored inside that field of view.
+at their photograph's size. Each photograph goes through predict's own path (field of view found from the
+photograph, turned into the model's input, predicted, mapped back), and is scored inside that field of view.
 """
 from __future__ import annotations
 
@@ -21,12 +21,13 @@ import pandas as pd
 
 from retina.atomic import atomic_path
 from retina.config import run_dir
-from retina.dataset import sha256
+from retina.dataset import format_manifest, sha256
 from retina.drive import ANNOTATOR2
 from retina.errors import DataError
 from retina.images import binarise, read_mask, read_photograph
 from retina.inference import load_checkpoint
 from retina.metrics import all_scores, bootstrap_ci
+from retina.model_input import photograph_fov
 from retina.photos import predict_photograph
 
 log = logging.getLogger("cross_camera")
@@ -83,16 +84,9 @@ def read_labelled_set(root: Path) -> LabelledSet:
             if folder is not None:
                 labels[k].append(_labels(folder / f"{photo.stem}.png", images[-1].shape[:2]))
                 files.append(folder / f"{photo.stem}.png")
-    digest = _fingerprint(files, root)
+    digest = hashlib.sha256(format_manifest({p.relative_to(root).as_posix(): sha256(p) for p in files}).encode()
+                            ).hexdigest()
     return LabelledSet(root, [p.stem for p in photos], images, labels[0], labels[1] if folders[1] else None, digest)
-
-
-def _fingerprint(files: list[Path], root: Path) -> str:
-    """One sha256 over the relative names and contents of files."""
-    h = hashlib.sha256()
-    for path in files:
-        h.update(f"{path.relative_to(root)} {sha256(path)}\n".encode())
-    return h.hexdigest()
 
 
 def _scores(probs: list[np.ndarray], data: LabelledSet, fovs: list[np.ndarray], threshold: float
@@ -112,15 +106,14 @@ def score_cross_camera(models: list[str], seeds: tuple[int, ...], model_root: Pa
     summary: dict = {"configured": True, "set": data.root.name, "images": len(data.names),
                      "sha256": data.fingerprint, "models": {}}
     rows = []
+    fovs = [photograph_fov(image) for image in data.images]
     with atomic_path(out) as tmp:
-        fovs = None
         for name in models:
             probs_per_seed = []
             for s in seeds:
                 model, spec, _ = load_checkpoint(model_root / run_dir(name, s) / "best.pt")
-                preds = [predict_photograph(model, spec, image, threshold) for image in data.images]
-                fovs = [p.fov for p in preds]
-                probs = [p.probability for p in preds]
+                probs = [predict_photograph(model, spec, image, threshold, fov=fov).probability
+                         for image, fov in zip(data.images, fovs)]
                 _, pooled = _scores(probs, data, fovs, threshold)
                 rows.append({"model": name, "seed": s, **pooled})
                 probs_per_seed.append(probs)
@@ -137,7 +130,7 @@ def score_cross_camera(models: list[str], seeds: tuple[int, ...], model_root: Pa
                 "ensemble_f1": float(per_image["f1"].mean()),
                 "ensemble_f1_ci": list(bootstrap_ci(per_image["f1"].to_numpy(), resamples, seed))}
         pd.DataFrame(rows).to_csv(tmp / "per_seed.csv", index=False, float_format="%.6f")
-        if data.second is not None and fovs is not None:
+        if data.second is not None:
             second = [m.astype(np.float32) for m in data.second]
             per_image, pooled = _scores(second, data, fovs, threshold)
             (tmp / ANNOTATOR2).mkdir()

@@ -15,8 +15,8 @@ from retina.atomic import save_png, write_text
 from retina.config import ModelSpec
 from retina.images import read_photograph
 from retina.inference import load_checkpoint, predict_proba
-from retina.model_input import model_input, photograph_fov, to_photograph
 from retina.model import UNet
+from retina.model_input import model_input, photograph_fov, to_photograph
 from retina.morphology import SPUR_RATIO, UNITS, vessel_measures
 from retina.quality import photo_features, quality_flags
 
@@ -33,9 +33,10 @@ class Prediction:
 
 
 def predict_photograph(model: UNet, spec: ModelSpec, image: np.ndarray, threshold: float,
-                       device: torch.device = torch.device("cpu")) -> Prediction:
-    """Turn the photograph into the model's input, predict, map back to the photograph and keep its field of view."""
-    fov = photograph_fov(image)
+                       device: torch.device = torch.device("cpu"), fov: np.ndarray | None = None) -> Prediction:
+    """Turn the photograph into the model's input, predict, map back to the photograph and keep its field of view
+    (`fov`, bool, when already found by photograph_fov; found here otherwise)."""
+    fov = photograph_fov(image) if fov is None else fov
     small, box = model_input(image, fov, spec.input, spec.image_size)
     prob = to_photograph(predict_proba(model, small[None], device, bf16=False)[0], box, image.shape[:2])
     prob = np.where(fov, prob, 0).astype(np.float32)

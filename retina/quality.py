@@ -11,10 +11,10 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
-from retina.dataset import Pair
-from retina.images import binarise, fov_mask, read_image, read_mask, resize_image
+from retina.dataset import NATIVE_SIZE, Pair, verify_pair
+from retina.images import binarise, fov_mask, resize_image
 
-SCALE = 512  # the training photographs' size
+SCALE = NATIVE_SIZE  # the training photographs' size
 MIN_FOV = 0.2  # a field of view smaller than this share of the image was not found
 MARGIN = 0.1  # tolerance beyond the training range, as a fraction of its width
 FEATURES = {"brightness": ("darker", "brighter"), "contrast": ("flatter", "more contrasted"),
@@ -25,8 +25,17 @@ FEATURES = {"brightness": ("darker", "brighter"), "contrast": ("flatter", "more 
 def photo_features(image: np.ndarray) -> dict[str, float]:
     """Brightness, contrast and sharpness of an RGB uint8 photograph's green channel inside its field of view, at
     512x512, and the share of the image its field of view covers."""
+    return scaled_features(*at_scale(image))
+
+
+def at_scale(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """An RGB uint8 photograph resized to SCALE x SCALE, in [0,1], and its field of view there (bool)."""
     small = resize_image(image, SCALE)
-    fov = fov_mask(small).astype(bool)
+    return small, fov_mask(small).astype(bool)
+
+
+def scaled_features(small: np.ndarray, fov: np.ndarray) -> dict[str, float]:
+    """photo_features of a photograph already at_scale, given its field of view there."""
     green = small[..., 1]
     inner = ndi.binary_erosion(fov, iterations=3)  # the FOV's rim is an edge, not sharpness
     inside = green[fov] if fov.any() else green.ravel()
@@ -42,13 +51,14 @@ def feature_ranges(features: list[dict[str, float]]) -> dict[str, list[float]]:
 
 
 def training_ranges(pairs: list[Pair]) -> dict[str, list[float]]:
-    """The range of every feature, and of the annotated vessel density inside the FOV, over training pairs."""
+    """The range of every feature, and of the annotated vessel density inside the FOV, over training pairs (verified
+    to be 512x512, SCALE)."""
     features = []
     for pair in pairs:
-        image = read_image(pair.image)
-        vessels = binarise(read_mask(pair.mask)).astype(bool)
-        fov = fov_mask(image.astype(np.float32) / 255).astype(bool)
-        features.append({**photo_features(image), "vessel_density": float(vessels[fov].mean())})
+        image, grey = verify_pair(pair)
+        vessels = binarise(grey).astype(bool)
+        small, fov = at_scale(image)
+        features.append({**scaled_features(small, fov), "vessel_density": float(vessels[fov].mean())})
     return feature_ranges(features)
 
 

@@ -24,8 +24,11 @@ def test_choice_takes_the_best_other_camera_score_that_costs_no_validation_f1():
 
 def test_table_gives_mean_and_spread_per_candidate_best_first(tmp_path):
     path = tmp_path / "rows.json"
-    path.write_text(json.dumps(rows(("raw", 0, 0.78, 0.66), ("raw", 1, 0.76, 0.68), ("fair", 0, 0.775, 0.75))))
-    lines = table(path).splitlines()
-    body = [line for line in lines if line.startswith("| ") and not line.startswith("| candidate")]
-    assert body[0].startswith("| fair | 1 | 0.7750 |") and body[1].startswith("| raw | 2 | 0.7700 +- 0.0141 |")
-    assert "0.6700 +- 0.0141" in body[1]
+    data = rows(("raw", 0, 0.78, 0.66), ("raw", 1, 0.76, 0.68), ("fair", 0, 0.775, 0.75))
+    data[1].update(machine="cpu", train_seconds=400.0)
+    path.write_text(json.dumps(data))
+    text = table(path)
+    body = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| candidate")]
+    assert body[0].startswith("| fair | 0A | 0.7750 |") and body[1].startswith("| raw | 0A 1B | 0.7700 +- 0.0141 |")
+    assert "0.6700 +- 0.0141" in body[1] and body[1].endswith("| 60 A, 400 B |")
+    assert "Machines: A: test; B: cpu." in text

@@ -6,7 +6,8 @@ and on a labelled set from another camera (STARE: F1 and AUC-ROC inside the foun
     python -m benchmarks.camera_robust run --raw data/raw --cross ../shared/data/stare --out /tmp/robust [--jobs 4]
     python -m benchmarks.camera_robust table /tmp/robust/rows.json > reports/camera_robust.md
 
-(The committed table: reports/camera_robust.json, the rows of two such runs on a lent H100, one per seed.)
+(The committed table: reports/camera_robust.json, the rows of two such runs on a lent H100, one per seed, and of two
+more seeds of the raw input on a 2-core AMX CPU.)
 
 Choose on these columns (validation eyes and the cross-camera set); the DRIVE test set is not read.
 """

@@ -29,12 +29,13 @@ EYES = 20  # distinct eyes in the training set (80 images = 20 eyes x 4 stored c
 SOURCE_ENV = "RETINA_DATA"
 
 MODEL_KEYS = ("activation", "image_size", "attention")
-VARIANT_OPTIONS = {"input": "raw", "camera_augment": False}  # a variant may also set these (camera robustness)
+# A variant may also set these: camera robustness, and its own number of epochs (None: train.epochs).
+VARIANT_OPTIONS = {"input": "raw", "camera_augment": False, "epochs": None}
 SCHEMA: dict[str, Any] = {  # every key params.yaml may hold; None: a leaf, a tuple: the keys of a section
     "seed": None, "seeds": None,
     "data": ("source", "strict", "val_eyes"),
     **{key: None for key in MODEL_KEYS},
-    "variants": None,  # {name: {activation, image_size, attention[, input, camera_augment]}}, checked per variant
+    "variants": None,  # {name: {activation, image_size, attention[, VARIANT_OPTIONS]}}, checked per variant
     "predict_model": None,
     "model": ("width", "depth", "se_reduction"),
     "train": ("epochs", "batch_size", "lr", "loss", "augment", "crop", "soft_masks", "val_every", "precision",
@@ -57,6 +58,8 @@ class ModelSpec:
     se_reduction: int
     input: str = "raw"  # how a photograph becomes the input (retina.model_input): raw is the study's
     camera_augment: bool = False  # train with photometric and geometric augmentation (retina.augment)
+    epochs: int | None = None  # training epochs; params.yaml sets it for every model (train.epochs unless a variant
+    # sets its own)
 
 
 @dataclass(frozen=True)
@@ -111,11 +114,11 @@ class Params:
         """The data source: $RETINA_DATA when set, else data.source."""
         return os.environ.get(SOURCE_ENV) or self.source
 
-    def train_settings(self, seed: int) -> TrainSettings:
-        """The shared training settings for one training seed."""
+    def train_settings(self, model: str, seed: int) -> TrainSettings:
+        """The shared training settings for one model (its own epochs) and one training seed."""
         if seed not in self.seeds:
             raise ConfigError(f"seed {seed} is not in params.yaml 'seeds' {list(self.seeds)}")
-        return dataclasses.replace(self.train, seed=seed)
+        return dataclasses.replace(self.train, seed=seed, epochs=self.models[model].epochs)
 
 
 def _refuse_unknown(section: dict[str, Any], allowed: tuple[str, ...], where: str) -> None:
@@ -176,7 +179,18 @@ def _model(name: str, settings: dict[str, Any], shared: dict[str, Any], where: s
         input=_choice(settings.get("input", VARIANT_OPTIONS["input"]), INPUTS, f"{where}input"),
         camera_augment=_flag(settings.get("camera_augment", VARIANT_OPTIONS["camera_augment"]),
                              f"{where}camera_augment"),
+        epochs=None if settings.get("epochs") is None else _number(settings["epochs"], f"{where}epochs", int),
     )
+
+
+def _own_epochs(models: dict[str, ModelSpec], train: TrainSettings) -> dict[str, ModelSpec]:
+    """Every model with its training epochs: its own, or train.epochs; each must reach one validation."""
+    models = {n: dataclasses.replace(m, epochs=m.epochs or train.epochs) for n, m in models.items()}
+    for name, spec in models.items():
+        if train.val_every > spec.epochs:
+            raise ConfigError(f"params.yaml: 'train.val_every' is {train.val_every}, more than the {spec.epochs} "
+                              f"epochs of {name}: the run would never be validated")
+    return models
 
 
 def _models(raw: dict[str, Any]) -> dict[str, ModelSpec]:
@@ -223,9 +237,6 @@ def _train(tr: dict[str, Any], depth: int) -> TrainSettings:
     if train.crop < 0 or (train.crop and train.crop % 2**depth):
         raise ConfigError(f"params.yaml: 'train.crop' is {train.crop}; allowed: 0 (whole images) or a positive "
                           f"multiple of 2**model.depth")
-    if train.val_every > train.epochs:
-        raise ConfigError(f"params.yaml: 'train.val_every' is {train.val_every}, more than train.epochs "
-                          f"({train.epochs}): the run would never be validated")
     return train
 
 
@@ -241,6 +252,8 @@ def parse_params(raw: dict[str, Any]) -> Params:
             _refuse_unknown(raw[section], keys, f"{section}.")
     data, ev, mo = raw["data"], raw["evaluate"], raw["morphology"]
     models = _models(raw)
+    train = _train(raw["train"], models[BASELINE].depth)
+    models = _own_epochs(models, train)
     val_eyes = _number(_get(data, "val_eyes", "data."), "data.val_eyes", int)
     if val_eyes >= EYES:
         raise ConfigError(f"params.yaml: 'data.val_eyes' is {val_eyes}; allowed: 1 to {EYES - 1} of the {EYES} eyes")
@@ -260,7 +273,7 @@ def parse_params(raw: dict[str, Any]) -> Params:
         strict=_flag(data.get("strict", False), "data.strict"),
         val_eyes=val_eyes,
         models=models,
-        train=_train(raw["train"], models[BASELINE].depth),
+        train=train,
         threshold=threshold,
         bootstrap=_number(_get(ev, "bootstrap", "evaluate."), "evaluate.bootstrap", int),
         morphology=MorphologySettings(*(_number(_get(mo, key, "morphology."), f"morphology.{key}", float)

@@ -94,8 +94,8 @@ def budget_table(res: Results, params: Params, n_train: int) -> pd.DataFrame:
         final_val = [float(h["val/dice"].dropna().iloc[-1]) for h in res.model_histories(model)
                      if "val/dice" in h and h["val/dice"].notna().any()]
         rows.append({
-            "model": model, "input": spec.image_size, "patch": side, "epochs": t.epochs,
-            "megapixels": t.epochs * n_train * side * side / 1e6,
+            "model": model, "input": spec.image_size, "patch": side, "epochs": spec.epochs,
+            "megapixels": spec.epochs * n_train * side * side / 1e6,
             "final_val_dice": mean_sd(final_val)[0], "gain_mean": mean_sd(gains)[0],
             "gain_max": max(gains) if gains and all(math.isfinite(g) for g in gains) else math.nan,
             "converged": bool(gains) and all(math.isfinite(g) and g < CONVERGED for g in gains),

@@ -30,7 +30,7 @@ def main() -> None:
     params = load_params()
     spec = model_spec(params, args.model)
     run = run_dir(spec.name, args.seed)
-    trainer = Trainer(spec, params.train_settings(args.seed), args.data, args.models / run, args.logs / run,
+    trainer = Trainer(spec, params.train_settings(spec.name, args.seed), args.data, args.models / run, args.logs / run,
                       args.models / ".resume" / f"{run.replace('/', '-')}.pt")
     log.info("%s done: %s", run, trainer.fit())
 

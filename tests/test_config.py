@@ -53,7 +53,9 @@ def test_project_params_resolve_the_study_models_and_the_robust_one():
     ("data.val_eyes", 20, "'data.val_eyes' is 20; allowed: 1 to 19"),
     ("evaluate.threshold", 1.5, "'evaluate.threshold' must be between 0 and 1"),
     ("train.epochs", "ten", "'train.epochs' must be an integer"),
-    ("train.val_every", 1000, "'train.val_every' is 1000, more than train.epochs"),
+    ("train.val_every", 1000, "'train.val_every' is 1000, more than the 90 epochs of baseline"),
+    ("variants.camera_robust.epochs", 1.5, "'variants.camera_robust.epochs' must be an integer"),
+    ("variants.camera_robust.epochs", 1, "'train.val_every' is 2, more than the 1 epochs of camera_robust"),
     ("train.augment", "yes", "'train.augment' must be true or false"),
     ("seeds", [], "'seeds' must be a non-empty list of integers"),
     ("seeds", [0, 0], "'seeds' lists a seed twice"),
@@ -94,11 +96,15 @@ def test_unknown_keys_are_refused_naming_the_closest_valid_key(path, value, mess
     assert message in str(err.value)
 
 
-def test_train_settings_carry_the_seed_and_refuse_an_unlisted_one():
+def test_train_settings_carry_the_seed_and_the_model_s_epochs_and_refuse_an_unlisted_seed():
     params = load_params(ROOT / "params.yaml")
-    assert [params.train_settings(s).seed for s in params.seeds] == list(params.seeds)
+    assert [params.train_settings(BASELINE, s).seed for s in params.seeds] == list(params.seeds)
+    assert params.train_settings("silu256", params.seeds[0]).epochs == RAW["train"]["epochs"]
+    own = parse_params(changed("variants.silu256.epochs", 7))
+    assert own.train_settings("silu256", 0).epochs == 7
+    assert own.train_settings("silu256_se", 0).epochs == own.train.epochs
     with pytest.raises(ConfigError, match="seed 99 is not in params.yaml 'seeds'"):
-        params.train_settings(99)
+        params.train_settings(BASELINE, 99)
 
 
 @pytest.mark.parametrize("key, value", [("spur_ratio", -1), ("fov_degrees", "wide"), ("um_per_degree", 0)])

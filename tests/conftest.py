@@ -59,7 +59,7 @@ TINY = {"model": {"width": 4, "depth": 2, "se_reduction": 2}, "image_size": 64, 
         "variants": {"silu256": {"activation": "silu", "image_size": 32, "attention": "none"},
                      "silu256_se": {"activation": "silu", "image_size": 32, "attention": "se"},
                      "camera_robust": {"activation": "relu", "image_size": 64, "attention": "none", "input": "clahe",
-                                       "camera_augment": True}}}
+                                       "camera_augment": True, "epochs": 8}}}
 MODELS = ("baseline", "silu256", "silu256_se", "camera_robust")
 COPY = ("retina", "stages", "dvc.yaml", "data/reference.sha256", ".dvc/config", ".dvcignore", ".gitignore")
 

@@ -68,6 +68,19 @@ def test_status_is_clean_and_second_repro_does_nothing(project, env):
     assert "Running stage" not in sh(project, "dvc", "repro", env=env)
 
 
+def test_a_variant_with_its_own_epochs_trains_that_long_and_the_report_says_so(project):
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    own = {name: v["epochs"] for name, v in params["variants"].items() if "epochs" in v}
+    assert own == {"camera_robust": 8} and params["train"]["epochs"] == 6
+    for model in MODELS:
+        for seed in params["seeds"]:
+            run = json.loads((project / "reports" / "train" / model / f"seed{seed}" / "run.json").read_text())
+            assert run["epochs"] == own.get(model, 6), (model, seed)
+    budget = (project / "reports" / "report.md").read_text().split("## Training budget")[1]
+    row = next(line for line in budget.splitlines() if line.startswith("| camera_robust |"))
+    assert row.split(" | ")[3] == "8"
+
+
 def test_metrics_show_reports_every_model_from_the_summary(project, env):
     shown = json.loads(sh(project, "dvc", "metrics", "show", "--json", env=env))
     metrics = shown[""]["data"]["reports/eval/summary.json"]["data"]

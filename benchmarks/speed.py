@@ -104,7 +104,7 @@ def speed_table(steps: int) -> None:
     print(f"device {describe(device)}, native bf16: {bf16}")
     print(f"matmul peak: fp32 {peak32 / 1e9:.0f} GFLOP/s" + (f", bf16 {peak / 1e9:.0f} GFLOP/s" if bf16 else ""))
     print()
-    print(f"{'model':<12}{'path':<9}{'input':>7}{'img/s':>8}{'Mpx/s':>8}{'GFLOP/s':>9}{'of peak':>9}"
+    print(f"{'model':<15}{'path':<9}{'input':>7}{'img/s':>8}{'Mpx/s':>8}{'GFLOP/s':>9}{'of peak':>9}"
           f"{'infer ms/img':>14}")
     batch = params.train.batch_size
     for spec in params.models.values():
@@ -116,9 +116,9 @@ def speed_table(steps: int) -> None:
             flops = 3 * forward_flops(spec, size) * batch / step  # backward ~ 2x forward
             ref = peak if fast and bf16 else peak32
             rates[path] = (size * size * batch / step, 1 / infer)
-            print(f"{spec.name:<12}{path:<9}{size:>7}{batch / step:>8.2f}{size * size * batch / step / 1e6:>8.2f}"
+            print(f"{spec.name:<15}{path:<9}{size:>7}{batch / step:>8.2f}{size * size * batch / step / 1e6:>8.2f}"
                   f"{flops / 1e9:>9.0f}{flops / ref:>9.1%}{1000 * infer:>14.0f}")
-        print(f"{spec.name:<12}{'ratio':<9}{'':>7}{'':>8}{rates['project'][0] / rates['plain'][0]:>7.2f}x"
+        print(f"{spec.name:<15}{'ratio':<9}{'':>7}{'':>8}{rates['project'][0] / rates['plain'][0]:>7.2f}x"
               f"{'':>18}{rates['project'][1] / rates['plain'][1]:>13.2f}x")
 
 
@@ -136,7 +136,7 @@ def accuracy_check(seeds: int, data_root: Path) -> None:
     dice: dict[str, list[float]] = {}
     for precision in ("fp32", params.train.precision):
         for seed in range(seeds):
-            settings = dataclasses.replace(params.train, precision=precision, seed=seed)
+            settings = dataclasses.replace(params.train, precision=precision, seed=seed, epochs=spec.epochs)
             out = Path("/tmp/retina-bench") / f"{precision}-{seed}"
             trainer = Trainer(spec, settings, data_root, out / "model", out / "logs", out / "resume.pt")
             trainer.resume_file.unlink(missing_ok=True)
@@ -152,7 +152,7 @@ def accuracy_check(seeds: int, data_root: Path) -> None:
         print("\naccuracy check needs two seeds or more to measure the noise (--accuracy-seeds)")
         return
     tolerance = 2 * math.sqrt(statistics.variance(a) / len(a) + statistics.variance(b) / len(b))
-    print(f"\naccuracy check, silu256, {params.train.epochs} epochs, {seeds} seeds each: {a_label} {mean_a:.4f}, "
+    print(f"\naccuracy check, silu256, {spec.epochs} epochs, {seeds} seeds each: {a_label} {mean_a:.4f}, "
           f"{b_label} {mean_b:.4f}; difference {abs(mean_a - mean_b):.4f}, tolerance {tolerance:.4f} "
           f"(2 standard errors from the seed spread): {'PASS' if abs(mean_a - mean_b) <= tolerance else 'FAIL'}")
 

@@ -30,7 +30,7 @@ from retina.dataset import NATIVE_SIZE, list_pairs, verify_pair
 from retina.inference import load_checkpoint, predict_proba, select_device
 from retina.machine import describe
 from retina.metrics import all_scores
-from retina.model_input import to_photograph
+from retina.model_input import photograph_fov, to_photograph
 from retina.photos import predict_photograph
 from retina.preparation import build_arrays, split_eyes
 from retina.statistics import last_quarter_gain
@@ -46,12 +46,13 @@ CANDIDATES = {  # name: (input kind, camera augmentation)
 def prepare(raw: Path, out: Path, kinds: set[str], size: int, val_eyes: int, seed: int) -> None:
     """Train and validation arrays of each input kind (and raw at 512, the scoring frame) from the training eyes."""
     pairs = [verify_pair(p) for p in list_pairs(raw, "train")]
+    fovs = [photograph_fov(image) for image, _ in pairs]
     split = split_eyes(len(pairs), val_eyes, seed)
     for kind in sorted(kinds | {"raw"}):
         for name in ("train", "val"):
             ids = split[name]
-            save_arrays(build_arrays([pairs[i][0] for i in ids], [pairs[i][1] for i in ids], ids, size, kind),
-                        processed_dir(out, size, kind) / name)
+            save_arrays(build_arrays([pairs[i][0] for i in ids], [pairs[i][1] for i in ids], [fovs[i] for i in ids],
+                                     ids, size, kind), processed_dir(out, size, kind) / name)
 
 
 def run_one(job: tuple[str, int, str, str, str]) -> dict:

@@ -36,15 +36,14 @@ def split_eyes(n_train: int, val_eyes: int, seed: int) -> dict[str, list[int]]:
     return {"train_eyes": train, "val_eyes": val, "train": indices(train), "val": indices(val)}
 
 
-def build_arrays(images: list[np.ndarray], masks: list[np.ndarray], ids: list[int], size: int,
-                 kind: str = "raw") -> Arrays:
-    """Turn native images and grey masks into compact uint8 arrays of a model's input (retina.model_input), with
-    binary, soft and FOV masks under the same box.
+def build_arrays(images: list[np.ndarray], masks: list[np.ndarray], fovs: list[np.ndarray], ids: list[int],
+                 size: int, kind: str = "raw") -> Arrays:
+    """Turn native images, grey masks and their fields of view (photograph_fov) into compact uint8 arrays of a
+    model's input (retina.model_input), with binary, soft and FOV masks under the same box.
 
     The soft mask is the area-averaged grey level (the fraction of each pixel that is vessel, x255: what a thin
     vessel leaves after down-sizing); the binary mask is the soft mask thresholded.
     """
-    fovs = [photograph_fov(img) for img in images]
     inputs = [model_input(img, fov, kind, size) for img, fov in zip(images, fovs)]
     soft = np.stack([np.clip(np.round(resize_grey(crop(m, box), size)), 0, 255).astype(np.uint8)
                      for m, (_, box) in zip(masks, inputs)])
@@ -63,6 +62,7 @@ def preprocess(raw: Path, out: Path, inputs: list[tuple[int, str]], val_eyes: in
     native 512 raw (out/512, out/256, out/512-flat, ...) with out/split.json; `out` is replaced only when everything
     succeeds."""
     native = {split: [verify_pair(p) for p in list_pairs(raw, split)] for split in COUNTS}
+    fovs = {name: [photograph_fov(image) for image, _ in pairs] for name, pairs in native.items()}
     split = split_eyes(len(native["train"]), val_eyes, seed)
     groups = {"train": ("train", split["train"]), "val": ("train", split["val"]),
               "test": ("test", list(range(len(native["test"]))))}
@@ -73,7 +73,7 @@ def preprocess(raw: Path, out: Path, inputs: list[tuple[int, str]], val_eyes: in
             folder.mkdir(parents=True)
             for name, (source, ids) in groups.items():
                 arrays = build_arrays([native[source][i][0] for i in ids], [native[source][i][1] for i in ids],
-                                      ids, size, kind)
+                                      [fovs[source][i] for i in ids], ids, size, kind)
                 save_arrays(arrays, folder / name)
             log.info("%s: %s", folder.name, ", ".join(f"{k} {len(v[1])}" for k, v in groups.items()))
         record = {"seed": seed, "inputs": [processed_dir(tmp, *i).name for i in inputs], **split}

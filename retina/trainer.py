@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from dvclive import Live
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from retina.arrays import Arrays, load_arrays, processed_dir
 from retina.atomic import atomic_path, write_text
@@ -113,6 +114,8 @@ class Trainer:
     """Train one model of the study for one seed from the processed arrays, resumable after an interruption.
 
     Outputs: model_dir/best.pt (the weights of the best validation Dice), log_dir (dvclive logs and run.json).
+    With settings.ema > 0 the validated and saved weights are an exponential moving average of the trained ones
+    (BatchNorm statistics included), updated after every step.
     The resume state holds everything those outputs need, the best weights included, so a run killed at any point
     and rerun (even after DVC removed its outputs) writes exactly what an uninterrupted run writes.
     """
@@ -130,6 +133,8 @@ class Trainer:
         torch.manual_seed(settings.seed)
         self.gen = torch.Generator().manual_seed(settings.seed)
         self.model = UNet.from_spec(spec).to(self.device, memory_format=self.layout)
+        self.ema = AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(settings.ema), use_buffers=True) \
+            if settings.ema else None
         self.steps_per_epoch = len(self.train_data) // settings.batch_size
         if self.steps_per_epoch == 0:
             raise TrainingError(f"train.batch_size {settings.batch_size} is larger than the "
@@ -145,7 +150,7 @@ class Trainer:
     def _state(self) -> dict:
         return {"fingerprint": self.fingerprint, "model": self.model.state_dict(), "opt": self.opt.state_dict(),
                 "sched": self.sched.state_dict(), "gen": self.gen.get_state(), "torch_rng": torch.get_rng_state(),
-                "history": self.history, "best": self.best}
+                "history": self.history, "best": self.best, "ema": self.ema.state_dict() if self.ema is not None else None}
 
     def _try_resume(self) -> int:
         """Load the resume state of an interrupted run with the same fingerprint; return the next epoch."""
@@ -162,6 +167,8 @@ class Trainer:
         self.model.load_state_dict(state["model"])
         self.opt.load_state_dict(state["opt"])
         self.sched.load_state_dict(state["sched"])
+        if self.ema is not None:
+            self.ema.load_state_dict(state["ema"])
         self.gen.set_state(state["gen"])
         torch.set_rng_state(state["torch_rng"])
         self.history, self.best = state["history"], state["best"]
@@ -194,10 +201,17 @@ class Trainer:
             loss.backward()
             self.opt.step()
             self.sched.step()
+            if self.ema is not None:
+                self.ema.update_parameters(self.model)
             counts.add(logits.detach().float(), target, loss.item(), terms["bce"].item())
             progress.update(step + 1, (step + 1) * s.batch_size, counts.loss_sum / counts.batches)
         progress.close()
         return counts.summary()
+
+    @property
+    def validated_model(self) -> UNet:
+        """The weights that are validated and saved: the moving average when train.ema is on, else the model's."""
+        return self.ema.module if self.ema is not None else self.model
 
     def validates(self, epoch: int) -> bool:
         """Whether epoch (0-based) ends with a validation: every train.val_every epochs, and always the last."""
@@ -214,12 +228,12 @@ class Trainer:
                 t0 = time.perf_counter()
                 row = {f"train/{k}": v for k, v in self.train_epoch(epoch).items()}
                 if self.validates(epoch):
-                    val = evaluate_split(self.model, self.val_data, self.settings.loss, self.device, self.bf16,
+                    val = evaluate_split(self.validated_model, self.val_data, self.settings.loss, self.device, self.bf16,
                                          self.settings.batch_size)
                     row.update({f"val/{k}": v for k, v in val.items()})
                     if row["val/dice"] > self.best["val/dice"]:
                         self.best = {"val/dice": row["val/dice"], "epoch": epoch + 1,
-                                     "state_dict": copy.deepcopy(self.model.state_dict())}
+                                     "state_dict": copy.deepcopy(self.validated_model.state_dict())}
                 self.history.append(row)
                 self._save_resume_state()
                 self._log(live, row)

@@ -128,7 +128,8 @@ class Trainer:
     Outputs: model_dir/best.pt (the weights of the best validation Dice), log_dir (dvclive logs and run.json).
     With settings.ema > 0 the validated and saved weights are an exponential moving average of the trained ones,
     updated after every step, with BatchNorm statistics of their own computed on training batches before each
-    validation (the running statistics belong to other weights).
+    validation (the running statistics belong to other weights); the trained weights are validated too
+    (val_trained/*), as the study's curves were.
     The resume state holds everything those outputs need, the best weights included, so a run killed at any point
     and rerun (even after DVC removed its outputs) writes exactly what an uninterrupted run writes.
     """
@@ -239,6 +240,11 @@ class Trainer:
             update_bn(batches, self.ema.module)
         return self.ema.module
 
+    def validate(self, model: UNet) -> dict[str, float]:
+        """Loss, BCE, accuracy and Dice of `model` on the validation images."""
+        return evaluate_split(model, self.val_data, self.settings.loss, self.device, self.bf16,
+                              self.settings.batch_size)
+
     def validates(self, epoch: int) -> bool:
         """Whether epoch (0-based) ends with a validation: every train.val_every epochs, and always the last."""
         return (epoch + 1) % self.settings.val_every == 0 or epoch + 1 == self.settings.epochs
@@ -255,9 +261,9 @@ class Trainer:
                 row = {f"train/{k}": v for k, v in self.train_epoch(epoch).items()}
                 if self.validates(epoch):
                     validated = self.validated_model()
-                    val = evaluate_split(validated, self.val_data, self.settings.loss, self.device, self.bf16,
-                                         self.settings.batch_size)
-                    row.update({f"val/{k}": v for k, v in val.items()})
+                    row.update({f"val/{k}": v for k, v in self.validate(validated).items()})
+                    if validated is not self.model:  # the trained weights too, as the study validated them
+                        row.update({f"val_trained/{k}": v for k, v in self.validate(self.model).items()})
                     if row["val/dice"] > self.best["val/dice"]:
                         self.best = {"val/dice": row["val/dice"], "epoch": epoch + 1,
                                      "state_dict": copy.deepcopy(validated.state_dict())}

@@ -137,6 +137,8 @@ def test_the_moving_average_is_what_is_validated_and_leaves_training_unchanged(d
     train = [{k: v for k, v in row.items() if k.startswith("train/")} for row in raw.history]
     assert train == [{k: v for k, v in row.items() if k.startswith("train/")} for row in averaged.history]
     assert [row["val/loss"] for row in raw.history] != [row["val/loss"] for row in averaged.history]
+    assert [row["val/dice"] for row in raw.history] == [row["val_trained/dice"] for row in averaged.history]
+    assert not any(key.startswith("val_trained/") for row in raw.history for key in row)
     params = [name for name, _ in averaged.model.named_parameters()]
     ages = [SETTINGS.ema**age for age in range(len(steps) - 1, -1, -1)]  # the mean of all steps weighted by decay**age
     by_hand = {k: sum(w * state[k] for w, state in zip(ages, steps)) / sum(ages) for k in params}

@@ -104,12 +104,6 @@ def jumpiness(values: pd.Series | np.ndarray) -> float:
     return float(np.abs(np.diff(half)).mean()) if len(half) > 1 else math.nan
 
 
-def trained_val_accuracy(history: pd.DataFrame) -> pd.Series | list:
-    """Validation accuracy of the trained weights, as the study's curves show it: `val_trained/accuracy` where the
-    validated weights were a moving average (train.ema), else `val/accuracy`."""
-    return history.get("val_trained/accuracy", history.get("val/accuracy", []))
-
-
 def final(history: pd.DataFrame | None, column: str) -> float:
     """The last logged value of a training-history column; NaN when there is none."""
     if history is None or column not in history:
@@ -129,12 +123,12 @@ def check_claims(histories: dict[str, list[pd.DataFrame]], se_vs_plain: tuple[li
         threshold_claim(f"{baseline} (ReLU, 512): train accuracy below 0.6",
                         per_seed(baseline, lambda h: final(h, "train/accuracy")), 0.6, True, "final train accuracy"),
         threshold_claim(f"{baseline}: validation accuracy is jumpy",
-                        per_seed(baseline, lambda h: jumpiness(trained_val_accuracy(h))), JUMPY, False,
+                        per_seed(baseline, lambda h: jumpiness(h.get("val/accuracy", []))), JUMPY, False,
                         "mean abs. change between validations, 2nd half"),
         threshold_claim(f"{plain} (SiLU, 256): train accuracy above 0.86",
                         per_seed(plain, lambda h: final(h, "train/accuracy")), 0.86, False, "final train accuracy"),
         threshold_claim(f"{plain}: validation accuracy is steady",
-                        per_seed(plain, lambda h: jumpiness(trained_val_accuracy(h))), JUMPY, True,
+                        per_seed(plain, lambda h: jumpiness(h.get("val/accuracy", []))), JUMPY, True,
                         "mean abs. change between validations, 2nd half"),
         threshold_claim(f"{se} (SiLU, 256, SE): loss near 0 (binary cross-entropy, the study's loss)",
                         per_seed(se, lambda h: final(h, "train/bce")), NEAR_ZERO, True, "final train BCE"),

@@ -38,7 +38,7 @@ SCHEMA: dict[str, Any] = {  # every key params.yaml may hold; None: a leaf, a tu
     "variants": None,  # {name: {activation, image_size, attention[, VARIANT_OPTIONS]}}, checked per variant
     "predict_model": None,
     "model": ("width", "depth", "se_reduction"),
-    "train": ("epochs", "batch_size", "lr", "ema", "loss", "augment", "crop", "soft_masks", "val_every", "precision",
+    "train": ("epochs", "batch_size", "lr", "loss", "augment", "crop", "soft_masks", "val_every", "precision",
               "device"),
     "evaluate": ("threshold", "bootstrap"),
     "morphology": ("spur_ratio", "fov_degrees", "um_per_degree"),
@@ -69,7 +69,6 @@ class TrainSettings:
     epochs: int
     batch_size: int
     lr: float
-    ema: float  # decay per step of the weights' moving average that is validated and saved; 0 = the raw weights
     loss: str
     augment: bool
     crop: int
@@ -227,7 +226,6 @@ def _train(tr: dict[str, Any], depth: int) -> TrainSettings:
         epochs=_number(get("epochs"), "train.epochs", int),
         batch_size=_number(get("batch_size"), "train.batch_size", int),
         lr=_number(get("lr"), "train.lr", float),
-        ema=_number(get("ema"), "train.ema", float, positive=False),
         loss=_choice(get("loss"), LOSSES, "train.loss"),
         augment=_flag(get("augment"), "train.augment"),
         crop=_number(get("crop"), "train.crop", int, positive=False),
@@ -236,8 +234,6 @@ def _train(tr: dict[str, Any], depth: int) -> TrainSettings:
         precision=_choice(get("precision"), PRECISIONS, "train.precision"),
         device=_choice(get("device"), DEVICES, "train.device"),
     )
-    if not 0 <= train.ema < 1:
-        raise ConfigError(f"params.yaml: 'train.ema' is {train.ema}; allowed: 0 (off) or a decay per step in (0, 1)")
     if train.crop < 0 or (train.crop and train.crop % 2**depth):
         raise ConfigError(f"params.yaml: 'train.crop' is {train.crop}; allowed: 0 (whole images) or a positive "
                           f"multiple of 2**model.depth")

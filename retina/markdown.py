@@ -39,9 +39,7 @@ def claims_section(claims: list[Claim], loss: str) -> list[str]:
             f"Thresholds are ours (the study gives none): *jumpy* means a mean absolute change of validation accuracy "
             f"between validations above {JUMPY} over the second half of training, *steady* below it; *near 0* means "
             f"a final training binary cross-entropy (the study's Keras loss; ours is `{loss}`, BCE is logged "
-            f"separately) below {NEAR_ZERO}. Accuracy is pixel accuracy over whole images, as Keras reports it. "
-            "Validation curves are those of the trained weights, as the study's were, also where the weights "
-            "validated for checkpointing are their moving average (`train.ema`).", "",
+            f"separately) below {NEAR_ZERO}. Accuracy is pixel accuracy over whole images, as Keras reports it.", "",
             f"Verdict rule: {RULE}", "",
             table(["claim of the study", "measured", "verdict"], [[c.claim, c.measured, f"**{c.verdict}**"]
                                                                   for c in claims]), ""]
@@ -186,19 +184,14 @@ def morphology_section(params: Params, res: Results) -> list[str]:
 def budget_section(params: Params, res: Results, n_train: int) -> list[str]:
     rows = [[b["model"], str(b["input"]), f"{b['patch']}x{b['patch']}", str(b["epochs"]), f"{b['megapixels']:.0f}",
              _fmt(b["final_val_dice"]), f"{b['gain_mean']:+.4f} (max {b['gain_max']:+.4f})",
-             "yes" if b["converged"] else "**no**", f"{b['gain_trained']:+.4f}", f"{b['train_seconds']:.0f}", "; ".join(b["machines"])]
+             "yes" if b["converged"] else "**no**", f"{b['train_seconds']:.0f}", "; ".join(b["machines"])]
             for _, b in budget_table(res, params, n_train).iterrows()]
     return ["## Training budget and convergence", "",
             "What each model saw in training (one crop or image per training image per epoch), and how its "
             "validation Dice moved over the last quarter of validations against the quarter before, mean over seeds "
-            f"(max in brackets). A run counts as converged when that gain is below {CONVERGED} for every seed. "
-            + (f"The validated weights are a moving average of the trained ones (`train.ema` {params.train.ema}, "
-               "BatchNorm statistics recomputed for them); the trained weights' own gain, which carries the noise of "
-               "the high-learning-rate phase, is shown beside it." if params.train.ema else
-               "The validated weights are the trained ones (`train.ema` 0)."), "",
+            f"(max in brackets). A run counts as converged when that gain is below {CONVERGED} for every seed.", "",
             table(["model", "input", "training patch", "epochs", "megapixels seen", "final val Dice",
-                   "val Dice gain, last quarter", "converged", "trained weights' gain", "train s per seed",
-                   "machine"], rows), ""]
+                   "val Dice gain, last quarter", "converged", "train s per seed", "machine"], rows), ""]
 
 
 def settings_section(params: Params, res: Results, prov: Provenance, manifest_sum: str) -> list[str]:

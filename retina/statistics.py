@@ -73,10 +73,10 @@ def comparison_table(res: Results, resamples: int, seed: int) -> list[dict]:
     return rows
 
 
-def last_quarter_gain(history: pd.DataFrame, column: str = "val/dice") -> float:
+def last_quarter_gain(history: pd.DataFrame) -> float:
     """Mean validation Dice over the last quarter of validations minus the mean over the quarter before (NaN with
     fewer than two validations). Well above zero: more epochs would still help."""
-    dice = history[column].dropna().to_numpy() if column in history else np.array([])
+    dice = history["val/dice"].dropna().to_numpy() if "val/dice" in history else np.array([])
     if len(dice) < 2:
         return math.nan
     quarter = max(len(dice) // 4, 1)
@@ -90,8 +90,6 @@ def budget_table(res: Results, params: Params, n_train: int) -> pd.DataFrame:
         spec, t = params.models[model], params.train
         side = t.crop if t.crop and t.crop < spec.image_size else spec.image_size
         gains = [last_quarter_gain(h) for h in res.model_histories(model)]
-        trained = [last_quarter_gain(h, "val_trained/dice" if "val_trained/dice" in h else "val/dice")
-                   for h in res.model_histories(model)]
         runs = [res.runs[(model, s)] for s in res.seeds if (model, s) in res.runs]
         final_val = [float(h["val/dice"].dropna().iloc[-1]) for h in res.model_histories(model)
                      if "val/dice" in h and h["val/dice"].notna().any()]
@@ -101,7 +99,6 @@ def budget_table(res: Results, params: Params, n_train: int) -> pd.DataFrame:
             "final_val_dice": mean_sd(final_val)[0], "gain_mean": mean_sd(gains)[0],
             "gain_max": max(gains) if gains and all(math.isfinite(g) for g in gains) else math.nan,
             "converged": bool(gains) and all(math.isfinite(g) and g < CONVERGED for g in gains),
-            "gain_trained": mean_sd(trained)[0],
             "train_seconds": mean_sd([r["train_seconds"] for r in runs])[0],
             "machines": sorted({r.get("machine", r.get("device", "?")) for r in runs}),
         })

@@ -15,7 +15,6 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from dvclive import Live
-from torch.optim.swa_utils import AveragedModel, update_bn
 
 from retina.arrays import Arrays, load_arrays, processed_dir
 from retina.atomic import atomic_path, write_text
@@ -43,18 +42,6 @@ def loss_terms(logits: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Te
 def total_loss(name: str, terms: dict[str, torch.Tensor]) -> torch.Tensor:
     """The training loss `bce`, `dice` or `bce+dice` (their sum) from :func:`loss_terms`."""
     return sum(terms[part] for part in name.split("+"))
-
-
-def debiased_ema(decay: float):
-    """An `AveragedModel` update: the exponential moving average with Adam's bias correction, i.e. the mean of all
-    steps so far weighted by decay**age, so the random initial weights do not linger (decay**steps of them: 5% after
-    300 steps at 0.99)."""
-    @torch.no_grad()
-    def update(averaged: list[torch.Tensor], current: list[torch.Tensor], n_averaged: torch.Tensor) -> None:
-        weight = (1 - decay) / (1 - decay ** (int(n_averaged) + 1))
-        for avg, cur in zip(averaged, current, strict=True):
-            avg.lerp_(cur, weight) if avg.is_floating_point() else avg.copy_(cur)
-    return update
 
 
 @dataclass
@@ -126,10 +113,6 @@ class Trainer:
     """Train one model of the study for one seed from the processed arrays, resumable after an interruption.
 
     Outputs: model_dir/best.pt (the weights of the best validation Dice), log_dir (dvclive logs and run.json).
-    With settings.ema > 0 the validated and saved weights are an exponential moving average of the trained ones,
-    updated after every step, with BatchNorm statistics of their own computed on training batches before each
-    validation (the running statistics belong to other weights); the trained weights are validated too
-    (val_trained/*), as the study's curves were.
     The resume state holds everything those outputs need, the best weights included, so a run killed at any point
     and rerun (even after DVC removed its outputs) writes exactly what an uninterrupted run writes.
     """
@@ -147,8 +130,6 @@ class Trainer:
         torch.manual_seed(settings.seed)
         self.gen = torch.Generator().manual_seed(settings.seed)
         self.model = UNet.from_spec(spec).to(self.device, memory_format=self.layout)
-        self.ema = AveragedModel(self.model, multi_avg_fn=debiased_ema(settings.ema)) \
-            if settings.ema else None
         self.steps_per_epoch = len(self.train_data) // settings.batch_size
         if self.steps_per_epoch == 0:
             raise TrainingError(f"train.batch_size {settings.batch_size} is larger than the "
@@ -164,7 +145,7 @@ class Trainer:
     def _state(self) -> dict:
         return {"fingerprint": self.fingerprint, "model": self.model.state_dict(), "opt": self.opt.state_dict(),
                 "sched": self.sched.state_dict(), "gen": self.gen.get_state(), "torch_rng": torch.get_rng_state(),
-                "history": self.history, "best": self.best, "ema": self.ema.state_dict() if self.ema is not None else None}
+                "history": self.history, "best": self.best}
 
     def _try_resume(self) -> int:
         """Load the resume state of an interrupted run with the same fingerprint; return the next epoch."""
@@ -181,24 +162,11 @@ class Trainer:
         self.model.load_state_dict(state["model"])
         self.opt.load_state_dict(state["opt"])
         self.sched.load_state_dict(state["sched"])
-        if self.ema is not None:
-            self.ema.load_state_dict(state["ema"])
         self.gen.set_state(state["gen"])
         torch.set_rng_state(state["torch_rng"])
         self.history, self.best = state["history"], state["best"]
         log.info("%s seed %d: resuming after epoch %d", self.spec.name, self.settings.seed, len(self.history))
         return len(self.history)
-
-    def batch(self, idx: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        """The training images `idx` as the model sees them: cropped, augmented, on the device; and their targets."""
-        s = self.settings
-        images, target = random_crop(self.images[idx], self.masks[idx], s.crop, gen)
-        x, target = to_input(images, self.device, self.layout), target.to(self.device).float().div_(255.0)
-        if s.augment:
-            x, target = augment_batch(x, target, gen)
-        if self.spec.camera_augment:
-            x, target = camera_shift(x, target, gen)
-        return x.contiguous(memory_format=self.layout), target
 
     def train_epoch(self, epoch: int) -> dict[str, float]:
         """One pass over the training images in a seeded random order; returns train loss/BCE/accuracy/Dice."""
@@ -208,9 +176,15 @@ class Trainer:
         order = torch.randperm(len(self.images), generator=self.gen)
         progress = Progress(f"{self.spec.name} seed {s.seed} epoch {epoch + 1}/{s.epochs}", self.steps_per_epoch)
         for step in range(self.steps_per_epoch):
-            x, target = self.batch(order[step * s.batch_size:(step + 1) * s.batch_size], self.gen)
+            idx = order[step * s.batch_size:(step + 1) * s.batch_size]
+            images, target = random_crop(self.images[idx], self.masks[idx], s.crop, self.gen)
+            x, target = to_input(images, self.device, self.layout), target.to(self.device).float().div_(255.0)
+            if s.augment:
+                x, target = augment_batch(x, target, self.gen)
+            if self.spec.camera_augment:
+                x, target = camera_shift(x, target, self.gen)
             with autocast(self.device, self.bf16):
-                logits = self.model(x)
+                logits = self.model(x.contiguous(memory_format=self.layout))
             terms = loss_terms(logits, target)
             loss = total_loss(s.loss, terms)
             if not torch.isfinite(loss):
@@ -220,30 +194,10 @@ class Trainer:
             loss.backward()
             self.opt.step()
             self.sched.step()
-            if self.ema is not None:
-                self.ema.update_parameters(self.model)
             counts.add(logits.detach().float(), target, loss.item(), terms["bce"].item())
             progress.update(step + 1, (step + 1) * s.batch_size, counts.loss_sum / counts.batches)
         progress.close()
         return counts.summary()
-
-    def validated_model(self) -> UNet:
-        """The weights to validate and save: the model's, or with train.ema their moving average, whose BatchNorm
-        statistics are then recomputed on one epoch of training batches (the same batches every time)."""
-        if self.ema is None:
-            return self.model
-        gen = torch.Generator().manual_seed(self.settings.seed)
-        order, size = torch.randperm(len(self.images), generator=gen), self.settings.batch_size
-        batches = (self.batch(order[start:start + size], gen)[0]
-                   for start in range(0, self.steps_per_epoch * size, size))
-        with autocast(self.device, self.bf16):
-            update_bn(batches, self.ema.module)
-        return self.ema.module
-
-    def validate(self, model: UNet) -> dict[str, float]:
-        """Loss, BCE, accuracy and Dice of `model` on the validation images."""
-        return evaluate_split(model, self.val_data, self.settings.loss, self.device, self.bf16,
-                              self.settings.batch_size)
 
     def validates(self, epoch: int) -> bool:
         """Whether epoch (0-based) ends with a validation: every train.val_every epochs, and always the last."""
@@ -260,13 +214,12 @@ class Trainer:
                 t0 = time.perf_counter()
                 row = {f"train/{k}": v for k, v in self.train_epoch(epoch).items()}
                 if self.validates(epoch):
-                    validated = self.validated_model()
-                    row.update({f"val/{k}": v for k, v in self.validate(validated).items()})
-                    if validated is not self.model:  # the trained weights too, as the study validated them
-                        row.update({f"val_trained/{k}": v for k, v in self.validate(self.model).items()})
+                    val = evaluate_split(self.model, self.val_data, self.settings.loss, self.device, self.bf16,
+                                         self.settings.batch_size)
+                    row.update({f"val/{k}": v for k, v in val.items()})
                     if row["val/dice"] > self.best["val/dice"]:
                         self.best = {"val/dice": row["val/dice"], "epoch": epoch + 1,
-                                     "state_dict": copy.deepcopy(validated.state_dict())}
+                                     "state_dict": copy.deepcopy(self.model.state_dict())}
                 self.history.append(row)
                 self._save_resume_state()
                 self._log(live, row)

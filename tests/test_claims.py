@@ -90,12 +90,3 @@ def test_jumpiness_uses_second_half_and_skips_epochs_without_validation():
     assert jumpiness(JUMPY) == pytest.approx(0.05)
     assert jumpiness(np.array([np.nan, 0.9, np.nan, 0.95, np.nan, 0.9, np.nan, 0.95])) == pytest.approx(0.05)
     assert math.isnan(jumpiness(np.array([0.9])))
-
-
-def test_jumpiness_is_judged_on_the_trained_weights_when_an_average_was_validated():
-    def averaged(trained: np.ndarray) -> list[pd.DataFrame]:  # a smooth averaged curve beside the trained one
-        return [history(0.9, STEADY, 0.3).assign(**{"val_trained/accuracy": trained}) for _ in range(3)]
-    claims = check_claims({"baseline": averaged(JUMPY), "silu256": averaged(JUMPY)}, None)
-    assert (claims[1].verdict, claims[3].verdict) == (HOLDS, CONTRADICTED)
-    claims = check_claims({"baseline": averaged(STEADY), "silu256": averaged(STEADY)}, None)
-    assert (claims[1].verdict, claims[3].verdict) == (CONTRADICTED, HOLDS)

@@ -46,8 +46,6 @@ def test_project_params_resolve_the_study_models_and_the_robust_one():
     ("train.epochs", 0, "'train.epochs' must be > 0"),
     ("train.batch_size", -2, "'train.batch_size' must be > 0"),
     ("train.lr", 0, "'train.lr' must be > 0"),
-    ("train.ema", 1, "'train.ema' is 1.0; allowed: 0 (off) or a decay per step in (0, 1)"),
-    ("train.ema", -0.5, "'train.ema' is -0.5"),
     ("train.loss", "focal", "'train.loss' is 'focal'; allowed: bce, dice, bce+dice"),
     ("train.precision", "fp16", "'train.precision' is 'fp16'"),
     ("train.crop", 100, "'train.crop' is 100"),

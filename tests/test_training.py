@@ -19,7 +19,7 @@ from retina.trainer import Counts, Trainer, loss_terms, total_loss
 from tests.synthetic import fundus
 
 SPEC = ModelSpec("tiny", "silu", 32, "se", width=4, depth=2, se_reduction=2)
-SETTINGS = TrainSettings(epochs=4, batch_size=4, lr=0.01, ema=0.9, loss="bce+dice", augment=True, crop=0, soft_masks=False,
+SETTINGS = TrainSettings(epochs=4, batch_size=4, lr=0.01, loss="bce+dice", augment=True, crop=0, soft_masks=False,
                          val_every=1, precision="fp32", device="cpu", seed=0)
 
 
@@ -124,30 +124,6 @@ def test_seeds_differ_and_the_same_seed_repeats_exactly(data_root, tmp_path):
     c = run(data_root, tmp_path / "c", dataclasses.replace(SETTINGS, seed=1))
     c.fit()
     assert a.history == b.history and a.history != c.history
-
-
-def test_the_moving_average_is_what_is_validated_and_leaves_training_unchanged(data_root, tmp_path):
-    raw = run(data_root, tmp_path / "raw", dataclasses.replace(SETTINGS, ema=0))
-    raw.fit()
-    averaged = run(data_root, tmp_path / "ema")
-    steps = []
-    averaged.opt.register_step_post_hook(
-        lambda *_: steps.append({k: v.detach().clone() for k, v in averaged.model.state_dict().items()}))
-    averaged.fit()
-    train = [{k: v for k, v in row.items() if k.startswith("train/")} for row in raw.history]
-    assert train == [{k: v for k, v in row.items() if k.startswith("train/")} for row in averaged.history]
-    assert [row["val/loss"] for row in raw.history] != [row["val/loss"] for row in averaged.history]
-    assert [row["val/dice"] for row in raw.history] == [row["val_trained/dice"] for row in averaged.history]
-    assert not any(key.startswith("val_trained/") for row in raw.history for key in row)
-    params = [name for name, _ in averaged.model.named_parameters()]
-    ages = [SETTINGS.ema**age for age in range(len(steps) - 1, -1, -1)]  # the mean of all steps weighted by decay**age
-    by_hand = {k: sum(w * state[k] for w, state in zip(ages, steps)) / sum(ages) for k in params}
-    got = averaged.validated_model().state_dict()
-    assert len(steps) == SETTINGS.epochs * averaged.steps_per_epoch
-    assert all(torch.allclose(got[k], by_hand[k], atol=1e-6) for k in params)
-    assert not torch.equal(got["head.weight"], averaged.model.state_dict()["head.weight"])
-    # BatchNorm statistics of the averaged weights, not the running ones of the trained model
-    assert not torch.equal(got["down.0.1.running_var"], averaged.model.state_dict()["down.0.1.running_var"])
 
 
 def test_crops_and_soft_masks_change_what_is_learned(data_root, tmp_path):

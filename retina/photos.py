@@ -13,6 +13,7 @@ import torch
 
 from retina.atomic import save_png, write_text
 from retina.config import ModelSpec
+from retina.errors import ConfigError
 from retina.images import read_photograph
 from retina.inference import load_checkpoint, predict_proba
 from retina.model import UNet
@@ -51,17 +52,25 @@ def overlay(image: np.ndarray, vessels: np.ndarray, colour: tuple[int, int, int]
     return out.astype(np.uint8)
 
 
-def predict_files(images: list[Path], checkpoint: Path, out: Path, threshold: float,
+def predict_files(images: list[Path], checkpoints: list[Path], out: Path, threshold: float,
                   spur_ratio: float = SPUR_RATIO, um_per_pixel: float | None = None,
                   ranges: dict[str, list[float]] | None = None) -> list[dict]:
-    """Predict each image (all are read and checked before anything is written); return their measures (also in
-    micrometres given the photographs' pixel size) and, given the training ranges, the reasons to doubt each."""
+    """Predict each image with the mean probability of the checkpoints (one model's training seeds; all images are
+    read and checked before anything is written); return their measures (also in micrometres given the
+    photographs' pixel size) and, given the training ranges, the reasons to doubt each."""
     photos = [(path, read_photograph(path)) for path in images]
-    model, spec, _ = load_checkpoint(checkpoint)
+    loaded = [load_checkpoint(path) for path in checkpoints]
+    spec = loaded[0][1]
+    if any(other.name != spec.name for _, other, _ in loaded):
+        raise ConfigError(f"{', '.join(map(str, checkpoints))}: checkpoints of different models cannot be averaged")
+    seeds = [info.get("seed") for _, _, info in loaded]
     results = []
     for path, photo in photos:
         start = time.perf_counter()
-        pred = predict_photograph(model, spec, photo, threshold)
+        fov = photograph_fov(photo)
+        prob = np.mean([predict_photograph(model, spec, photo, threshold, fov=fov).probability
+                        for model, _, _ in loaded], axis=0)
+        pred = Prediction(prob, prob > threshold, fov)
         seconds = time.perf_counter() - start
         stem = out / path.stem
         save_png(np.round(pred.probability * 255).astype(np.uint8), Path(f"{stem}_probability.png"))
@@ -74,7 +83,7 @@ def predict_files(images: list[Path], checkpoint: Path, out: Path, threshold: fl
         flags = quality_flags(features, ranges) if ranges else ["no training ranges to compare with"]
         for flag in flags:
             log.warning("%s: %s", path, flag)
-        measures = {"image": str(path), "model": spec.name, "size": list(photo.shape[:2]), "units": UNITS,
+        measures = {"image": str(path), "model": spec.name, "seeds": seeds, "size": list(photo.shape[:2]), "units": UNITS,
                     "seconds": round(seconds, 3), "quality": {"flags": flags, "features": features},
                     **{k: None if math.isnan(v) else v for k, v in tree.summary.items()}}
         write_text(Path(f"{stem}_measures.json"), json.dumps(measures, indent=1) + "\n")

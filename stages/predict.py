@@ -3,7 +3,8 @@
     python -m stages.predict IMAGE [IMAGE ...] [--model NAME] --out predictions/
 
 The model is params.yaml's `predict_model` (camera_robust: the one that travels best to other cameras) unless
---model names another.
+--model names another; its probability is the mean over the training seeds of params.yaml (a seed-to-seed lottery
+otherwise: on STARE one seed over-segments), or one seed's with --seed.
 
 For each IMAGE writes, at the photograph's own size: <name>_probability.png (grey, 0-255), <name>_vessels.png
 (binary), <name>_overlay.png (vessels in green on the photograph), <name>_measures.json (the vessel tree: length,
@@ -28,7 +29,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("images", nargs="+", type=Path)
     parser.add_argument("--model", help="a model named in params.yaml (default: its predict_model)")
-    parser.add_argument("--seed", type=int, help="which training seed's model (default: the first in params.yaml)")
+    parser.add_argument("--seed", type=int,
+                        help="one training seed's model (default: the mean of all seeds in params.yaml)")
     parser.add_argument("--models", type=Path, default=Path("models"), help="folder of trained models")
     parser.add_argument("--out", type=Path, default=Path("predictions"))
     parser.add_argument("--um-per-pixel", type=float, help="pixel size of the photographs, for measures in um")
@@ -37,12 +39,13 @@ def main() -> None:
     args = parser.parse_args()
     params = load_params()
     spec = model_spec(params, args.model or params.predict_model)
-    seed = params.seeds[0] if args.seed is None else args.seed
+    seeds = params.seeds if args.seed is None else (args.seed,)
     if args.um_per_pixel is not None and args.um_per_pixel <= 0:
         parser.error(f"--um-per-pixel must be > 0, got {args.um_per_pixel}")
     ranges = json.loads(args.ranges.read_text()) if args.ranges.is_file() else None
-    predict_files(args.images, args.models / run_dir(spec.name, seed) / "best.pt", args.out, params.threshold,
-                  params.morphology.spur_ratio, args.um_per_pixel, ranges)
+    checkpoints = [args.models / run_dir(spec.name, seed) / "best.pt" for seed in seeds]
+    predict_files(args.images, checkpoints, args.out, params.threshold, params.morphology.spur_ratio,
+                  args.um_per_pixel, ranges)
 
 
 if __name__ == "__main__":

@@ -9,10 +9,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from PIL import Image
 
-from retina.config import model_spec
+from retina.config import ModelSpec, model_spec
 from retina.errors import ConfigError, DataError, TrainingError
+from retina.inference import save_checkpoint
+from retina.model import UNet
 from retina.photos import predict_files
 from tests.conftest import ROOT
 from tests.synthetic import fundus
@@ -27,7 +30,7 @@ def photo(tmp_path) -> Path:
 
 
 def test_predict_odd_size_writes_maps_at_original_size(checkpoint, photo, tmp_path):
-    [measures] = predict_files([photo], checkpoint, tmp_path / "out", threshold=0.5)
+    [measures] = predict_files([photo], [checkpoint], tmp_path / "out", threshold=0.5)
     for kind in ("probability", "vessels", "overlay"):
         out = Image.open(tmp_path / "out" / f"eye_{kind}.png")
         assert out.size == (317, 300)
@@ -42,9 +45,32 @@ def test_predict_odd_size_writes_maps_at_original_size(checkpoint, photo, tmp_pa
     assert len(segments) == saved["segments"] and segments["length"].sum() == pytest.approx(saved["length"], rel=1e-3)
 
 
+def test_predict_averages_the_seeds_probabilities(checkpoint, photo, tmp_path):
+    spec = ModelSpec("tiny", "relu", 64, "se", width=4, depth=2, se_reduction=2)
+    torch.manual_seed(1)
+    other = tmp_path / "models" / "tiny-seed1" / "best.pt"
+    save_checkpoint(other, UNet.from_spec(spec).state_dict(), spec, epoch=1, seed=1)
+    maps = {}
+    for name, checkpoints in (("a", [checkpoint]), ("b", [other]), ("mean", [checkpoint, other])):
+        [measures] = predict_files([photo], checkpoints, tmp_path / name, threshold=0.5)
+        maps[name] = np.asarray(Image.open(tmp_path / name / "eye_probability.png")).astype(float)
+    assert measures["seeds"] == [None, 1] and measures["model"] == "tiny"
+    assert np.abs(maps["a"] - maps["b"]).max() > 10
+    assert np.abs(maps["mean"] - (maps["a"] + maps["b"]) / 2).max() <= 1  # 8-bit rounding
+
+
+def test_checkpoints_of_different_models_are_not_averaged(checkpoint, photo, tmp_path):
+    spec = ModelSpec("other", "relu", 64, "none", width=4, depth=2, se_reduction=2)
+    other = tmp_path / "models" / "other" / "best.pt"
+    save_checkpoint(other, UNet.from_spec(spec).state_dict(), spec, epoch=1)
+    with pytest.raises(ConfigError, match="checkpoints of different models cannot be averaged"):
+        predict_files([photo], [checkpoint, other], tmp_path / "out", 0.5)
+    assert not (tmp_path / "out").exists()
+
+
 def test_predict_gives_micrometres_for_a_pixel_size(checkpoint, photo, tmp_path):
-    [plain] = predict_files([photo], checkpoint, tmp_path / "a", threshold=0.5)
-    [scaled] = predict_files([photo], checkpoint, tmp_path / "b", threshold=0.5, um_per_pixel=12.5)
+    [plain] = predict_files([photo], [checkpoint], tmp_path / "a", threshold=0.5)
+    [scaled] = predict_files([photo], [checkpoint], tmp_path / "b", threshold=0.5, um_per_pixel=12.5)
     assert scaled["length_mm"] == pytest.approx(plain["length"] * 12.5 / 1000)
     assert "length_mm" not in plain
     assert "length_um" in pd.read_csv(tmp_path / "b" / "eye_segments.csv").columns
@@ -54,7 +80,7 @@ def test_predict_tiff_and_rgba(checkpoint, tmp_path):
     img, _ = fundus(4)
     Image.fromarray(img).save(tmp_path / "a.tif")
     Image.fromarray(img).convert("RGBA").save(tmp_path / "b.png")
-    results = predict_files([tmp_path / "a.tif", tmp_path / "b.png"], checkpoint, tmp_path / "out", 0.5)
+    results = predict_files([tmp_path / "a.tif", tmp_path / "b.png"], [checkpoint], tmp_path / "out", 0.5)
     assert [r["size"] for r in results] == [[512, 512], [512, 512]]
 
 
@@ -67,13 +93,13 @@ def test_bad_images_are_refused_before_anything_is_written(checkpoint, photo, tm
     bad = tmp_path / "bad.png"
     make(bad)
     with pytest.raises(DataError, match=message) as err:
-        predict_files([photo, bad], checkpoint, tmp_path / "out", 0.5)
+        predict_files([photo, bad], [checkpoint], tmp_path / "out", 0.5)
     assert str(bad) in str(err.value) and not (tmp_path / "out").exists()
 
 
 def test_missing_model_and_unknown_name(params, photo, tmp_path):
     with pytest.raises(TrainingError, match="no trained model"):
-        predict_files([photo], tmp_path / "models" / "silu256" / "best.pt", tmp_path / "out", 0.5)
+        predict_files([photo], [tmp_path / "models" / "silu256" / "best.pt"], tmp_path / "out", 0.5)
     with pytest.raises(ConfigError, match="models in params.yaml: baseline, silu256, silu256_se, camera_robust"):
         model_spec(params, "unet3000")
 

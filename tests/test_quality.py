@@ -48,9 +48,9 @@ def test_predict_reports_its_doubts(ranges, checkpoint, tmp_path):
     from retina.photos import predict_files
     dark = tmp_path / "dark.png"
     Image.fromarray((fundus(3)[0] * 0.3).astype(np.uint8)).save(dark)
-    [measures] = predict_files([dark], checkpoint, tmp_path / "out", 0.5, ranges=ranges)
+    [measures] = predict_files([dark], [checkpoint], tmp_path / "out", 0.5, ranges=ranges)
     assert any("darker" in f for f in measures["quality"]["flags"])
     saved = json.loads((tmp_path / "out" / "dark_measures.json").read_text())
     assert saved["quality"] == measures["quality"]
-    [plain] = predict_files([dark], checkpoint, tmp_path / "out2", 0.5)
+    [plain] = predict_files([dark], [checkpoint], tmp_path / "out2", 0.5)
     assert plain["quality"]["flags"] == ["no training ranges to compare with"]

@@ -120,13 +120,14 @@ def score_cross_camera(models: list[str], seeds: tuple[int, ...], model_root: Pa
                 log.info("%s seed %d on %s: F1 (FOV) %.4f, AUC-ROC %.4f", name, s, data.root.name, pooled["f1"],
                          pooled["auc_roc"])
             mean_probs = [np.mean(ps, axis=0) for ps in zip(*probs_per_seed)]
-            per_image, _ = _scores(mean_probs, data, fovs, threshold)
+            per_image, averaged = _scores(mean_probs, data, fovs, threshold)
             (tmp / name).mkdir(parents=True)
             per_image.to_csv(tmp / name / "per_image.csv", float_format="%.6f")
             group = pd.DataFrame([r for r in rows if r["model"] == name])
             summary["models"][name] = {
                 "seeds": len(group), **{k: float(group[k].mean()) for k in POOLED},
                 **{f"{k}_sd": float(group[k].std(ddof=1)) if len(group) > 1 else None for k in ("f1", "auc_roc")},
+                "averaged": {k: float(averaged[k]) for k in ("f1", "auc_roc")},  # what predict gives
                 "ensemble_f1": float(per_image["f1"].mean()),
                 "ensemble_f1_ci": list(bootstrap_ci(per_image["f1"].to_numpy(), resamples, seed))}
         pd.DataFrame(rows).to_csv(tmp / "per_seed.csv", index=False, float_format="%.6f")

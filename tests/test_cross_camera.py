@@ -17,7 +17,7 @@ from retina.cross_camera import read_labelled_set, score_cross_camera
 from retina.errors import DataError
 from retina.inference import load_checkpoint
 from retina.metrics import all_scores
-from retina.photos import predict_photograph
+from retina.photos import predict_files, predict_photograph
 from tests.conftest import MODELS, ROOT
 from tests.synthetic import fundus
 
@@ -79,3 +79,10 @@ def test_stare_scored_like_the_test_set_with_the_human_reference(project, tmp_pa
     ensemble = pd.read_csv(tmp_path / "out" / "silu256" / "per_image.csv", index_col="image")
     assert ensemble.loc[data.names[4], "f1"] == pytest.approx(expected, abs=1e-4)
     assert json.loads((tmp_path / "out" / "summary.json").read_text()) == summary
+    # what predict gives (the seeds' mean probability) is what the summary scores as "averaged"
+    Image.fromarray(data.images[4]).save(tmp_path / "stare4.png")
+    predict_files([tmp_path / "stare4.png"], [project / "models" / "silu256" / f"seed{s}" / "best.pt" for s in (0, 1)],
+                  tmp_path / "predicted", 0.5)
+    given = np.asarray(Image.open(tmp_path / "predicted" / "stare4_probability.png")).astype(float)
+    assert np.abs(given - np.round((pred.probability + pred1.probability) / 2 * 255)).max() <= 1
+    assert 0 < summary["models"]["silu256"]["averaged"]["f1"] < 1

@@ -76,7 +76,7 @@ def run_one(job: tuple[str, int, str, str, str]) -> dict:
     prob = np.stack([to_photograph(p, box, (NATIVE_SIZE, NATIVE_SIZE)) for p, box in zip(prob, val.boxes)])
     val_scores = all_scores(prob, truth.masks, params.threshold, truth.fov)
     data = read_labelled_set(Path(cross))
-    preds = [predict_photograph(model, spec, image, params.threshold, device) for image in data.images]
+    preds = [predict_photograph([model], spec, image, params.threshold, device) for image in data.images]
     cross_scores = all_scores(np.concatenate([p.probability[p.fov] for p in preds]),
                               np.concatenate([t[p.fov] for t, p in zip(data.reference, preds)]), params.threshold)
     row = {"candidate": name, "input": kind, "camera_augment": camera, "seed": seed,

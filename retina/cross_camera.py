@@ -112,7 +112,7 @@ def score_cross_camera(models: list[str], seeds: tuple[int, ...], model_root: Pa
             probs_per_seed = []
             for s in seeds:
                 model, spec, _ = load_checkpoint(model_root / run_dir(name, s) / "best.pt")
-                probs = [predict_photograph(model, spec, image, threshold, fov=fov).probability
+                probs = [predict_photograph([model], spec, image, threshold, fov=fov).probability
                          for image, fov in zip(data.images, fovs)]
                 _, pooled = _scores(probs, data, fovs, threshold)
                 rows.append({"model": name, "seed": s, **pooled})

@@ -33,14 +33,15 @@ class Prediction:
     fov: np.ndarray  # (H, W) bool
 
 
-def predict_photograph(model: UNet, spec: ModelSpec, image: np.ndarray, threshold: float,
+def predict_photograph(models: list[UNet], spec: ModelSpec, image: np.ndarray, threshold: float,
                        device: torch.device = torch.device("cpu"), fov: np.ndarray | None = None) -> Prediction:
-    """Turn the photograph into the model's input, predict, map back to the photograph and keep its field of view
-    (`fov`, bool, when already found by photograph_fov; found here otherwise)."""
+    """Turn the photograph into the input of `spec` once, predict with each of `models` (one model's training seeds;
+    their probabilities are averaged), map back to the photograph and keep its field of view (`fov`, bool, when
+    already found by photograph_fov; found here otherwise)."""
     fov = photograph_fov(image) if fov is None else fov
     small, box = model_input(image, fov, spec.input, spec.image_size)
-    prob = to_photograph(predict_proba(model, small[None], device, bf16=False)[0], box, image.shape[:2])
-    prob = np.where(fov, prob, 0).astype(np.float32)
+    mean = np.mean([predict_proba(model, small[None], device, bf16=False)[0] for model in models], axis=0)
+    prob = np.where(fov, to_photograph(mean, box, image.shape[:2]), 0).astype(np.float32)
     return Prediction(prob, prob > threshold, fov)
 
 
@@ -67,10 +68,7 @@ def predict_files(images: list[Path], checkpoints: list[Path], out: Path, thresh
     results = []
     for path, photo in photos:
         start = time.perf_counter()
-        fov = photograph_fov(photo)
-        prob = np.mean([predict_photograph(model, spec, photo, threshold, fov=fov).probability
-                        for model, _, _ in loaded], axis=0)
-        pred = Prediction(prob, prob > threshold, fov)
+        pred = predict_photograph([model for model, _, _ in loaded], spec, photo, threshold)
         seconds = time.perf_counter() - start
         stem = out / path.stem
         save_png(np.round(pred.probability * 255).astype(np.uint8), Path(f"{stem}_probability.png"))

@@ -72,9 +72,9 @@ def test_stare_scored_like_the_test_set_with_the_human_reference(project, tmp_pa
     assert len(per_seed) == 2 * len(MODELS) and per_seed["f1"].between(0, 1).all()
     # one image of one model, recomputed through predict's own path
     model, spec, _ = load_checkpoint(project / "models" / "silu256" / "seed0" / "best.pt")
-    pred = predict_photograph(model, spec, data.images[4], 0.5)
+    pred = predict_photograph([model], spec, data.images[4], 0.5)
     model1, spec1, _ = load_checkpoint(project / "models" / "silu256" / "seed1" / "best.pt")
-    pred1 = predict_photograph(model1, spec1, data.images[4], 0.5)
+    pred1 = predict_photograph([model1], spec1, data.images[4], 0.5)
     expected = all_scores((pred.probability + pred1.probability) / 2, data.reference[4], 0.5, pred.fov)["f1"]
     ensemble = pd.read_csv(tmp_path / "out" / "silu256" / "per_image.csv", index_col="image")
     assert ensemble.loc[data.names[4], "f1"] == pytest.approx(expected, abs=1e-4)

@@ -16,13 +16,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import multiprocessing
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from benchmarks.grid import dispatch, run_jobs
 from retina.arrays import load_arrays, processed_dir, save_arrays
 from retina.config import BASELINE, load_params
 from retina.cross_camera import read_labelled_set
@@ -95,11 +95,7 @@ def run(args: argparse.Namespace) -> None:
             params.seed)
     print(f"prepared {sorted(p.name for p in root.iterdir())}", flush=True)
     jobs = [(n, s, str(root), str(args.cross), str(args.out)) for s in args.seeds for n in names]
-    rows = []
-    with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
-        for row in pool.imap_unordered(run_one, jobs):
-            rows.append(row)
-            (args.out / "rows.json").write_text(json.dumps(rows, indent=1) + "\n")
+    run_jobs(run_one, jobs, args.jobs, args.out / "rows.json")
 
 
 def table(rows_file: Path) -> str:
@@ -161,12 +157,7 @@ def main() -> None:
     go.add_argument("--candidates", nargs="+", choices=list(CANDIDATES))
     tab = sub.add_parser("table")
     tab.add_argument("rows", type=Path)
-    args = parser.parse_args()
-    if args.command == "run":
-        args.out.mkdir(parents=True, exist_ok=True)
-        run(args)
-    else:
-        print(table(args.rows), end="")
+    dispatch(parser.parse_args(), run, table)
 
 
 if __name__ == "__main__":

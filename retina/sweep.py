@@ -86,3 +86,20 @@ def write_budget(out: Path) -> str:
             "on the machine named under each table.\n\n" + budget_table(rows))
     write_text(out, text)
     return text
+
+
+def seed_summary(rows: list[dict]) -> str:
+    """Markdown: per model and experiment (cheapest first), the mean +- sd over its seeds of what the choice rests
+    on, and whether every seed converged."""
+    def cell(values: pd.Series, sign: str = "") -> str:
+        text = f"{values.mean():{sign}.4f}"
+        return text if len(values) == 1 else f"{text} +- {values.std(ddof=1):.4f}"
+
+    df = pd.DataFrame(rows).sort_values(["model", "epochs", "width", "experiment"])
+    out = ["| model | experiment | seeds | best val Dice | val Dice gain, last quarter | converged (all seeds) | "
+           "test F1 (FOV) | test AUC-ROC |", "|---|---|---|---|---|---|---|---|"]
+    for (model, name), group in df.groupby(["model", "experiment"], sort=False):
+        converged = "yes" if (group["gain"] < CONVERGED).all() else "no"
+        out.append(f"| {model} | {name} | {' '.join(map(str, sorted(group['seed'])))} | {cell(group['val_dice'])} | "
+                   f"{cell(group['gain'], '+')} | {converged} | {cell(group['test_f1'])} | {cell(group['test_auc'])} |")
+    return "\n".join(out)

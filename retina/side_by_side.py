@@ -1,0 +1,57 @@
+"""Run the pipeline's out-of-date training stages several at a time, then record them in dvc.lock as `dvc repro`
+would have: for a machine with room for more than one training (a GPU, many cores), where `dvc repro` runs one.
+
+Each stage runs its own command from dvc.yaml; each that succeeds is committed with `dvc commit` (its deps, params and
+outputs hashed into dvc.lock, its outputs cached), so `dvc repro` afterwards runs only the stages after training and
+`dvc status` reads as after a plain `dvc repro`.
+"""
+from __future__ import annotations
+
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from dvc.repo import Repo
+from dvc.stage import PipelineStage
+
+from retina.errors import TrainingError
+
+TRAIN_STAGES = ("train", "train_variant")  # the dvc.yaml stages (matrices) that train a model
+UPSTREAM = "preprocess"  # the stage (with its own upstream) whose outputs every training reads
+LOG_DIR = Path(".dvc/tmp/side_by_side")  # one log per stage; DVC and git ignore .dvc/tmp
+
+
+def stale_training(repo: Repo) -> list[PipelineStage]:
+    """The training stages (one per model and seed) that `dvc status` lists as changed, in dvc.yaml order."""
+    stages = [s for s in repo.index.stages if isinstance(s, PipelineStage) and s.name.split("@")[0] in TRAIN_STAGES]
+    changed = repo.status(targets=[s.addressing for s in stages]) if stages else {}
+    return [s for s in stages if s.addressing in changed]
+
+
+def run_stage(stage: PipelineStage, root: Path) -> int:
+    """Run one stage's command from the repository root, its output to LOG_DIR/<stage>.log; its exit status."""
+    log = root / LOG_DIR / f"{stage.addressing}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("w") as out:
+        return subprocess.run(stage.cmd, shell=True, cwd=root, stdout=out, stderr=subprocess.STDOUT).returncode
+
+
+def train_side_by_side(root: Path, jobs: int) -> list[str]:
+    """Run the stale training stages `jobs` at a time and commit each that succeeded; the names of those run.
+    A failed stage is left uncommitted (its resume state kept) and raises TrainingError naming it and its log."""
+    repo = Repo(str(root))
+    upstream = repo.status(targets=[UPSTREAM], with_deps=True)
+    if upstream:
+        raise TrainingError(f"the data the models train on is out of date ({', '.join(upstream)}): "
+                            f"run `dvc repro {UPSTREAM}` first")
+    stages = stale_training(repo)
+    with ThreadPoolExecutor(max(jobs, 1)) as pool:
+        codes = list(pool.map(lambda stage: run_stage(stage, root), stages))
+    done = [s for s, code in zip(stages, codes) if code == 0]
+    for stage in done:
+        repo.commit(stage.addressing, force=True)
+    failed = [f"{s.addressing} (exit {code}, log {LOG_DIR / s.addressing}.log)" for s, code in zip(stages, codes)
+              if code]
+    if failed:
+        raise TrainingError(f"training stages failed: {', '.join(failed)}; the others are committed")
+    return [s.addressing for s in done]

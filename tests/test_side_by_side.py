@@ -1,0 +1,40 @@
+"""Training stages run side by side and committed give what `dvc repro` gives, and DVC sees them as done."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+from tests.conftest import clone, sh
+
+
+def test_side_by_side_retrains_what_is_stale_exactly_as_repro_did_and_dvc_sees_it_done(project, tmp_path, env):
+    work = Path(shutil.copytree(project, tmp_path / "project", symlinks=True))
+    shutil.rmtree(work / "models" / "baseline")  # both baseline stages are now out of date, nothing else
+    stale = sh(work, "dvc", "status", env=env)
+    assert "train@0:" in stale and "train@1:" in stale and "train_variant@" not in stale
+    out = sh(work, sys.executable, "-m", "stages.train_side_by_side", "--jobs", "2", env=env)
+    assert "trained and committed 2 stages: train@0, train@1" in out
+    # identical checkpoints: evaluate stays up to date; only the report reads the new logs' training times
+    after = sh(work, "dvc", "status", env=env)
+    assert "report:" in after and "train@" not in after and "evaluate:" not in after
+    rest = sh(work, "dvc", "repro", env=env)
+    assert "Running stage 'report'" in rest and "Running stage 'train" not in rest
+    assert "up to date" in sh(work, "dvc", "status", env=env)
+    for seed in (0, 1):
+        a = torch.load(work / "models" / "baseline" / f"seed{seed}" / "best.pt", weights_only=True)
+        b = torch.load(project / "models" / "baseline" / f"seed{seed}" / "best.pt", weights_only=True)
+        assert a["epoch"] == b["epoch"] and all(torch.equal(a["state_dict"][k], b["state_dict"][k])
+                                                for k in b["state_dict"])
+    assert "none (all up to date)" in sh(work, sys.executable, "-m", "stages.train_side_by_side", env=env)
+
+
+def test_side_by_side_refuses_to_train_on_data_that_is_out_of_date(source_repo, tmp_path, env):
+    work = clone(source_repo, tmp_path / "project", env)
+    refused = subprocess.run([sys.executable, "-m", "stages.train_side_by_side"], cwd=work, env=env,
+                             capture_output=True, text=True)
+    assert refused.returncode == 1 and "run `dvc repro preprocess` first" in refused.stderr
+    assert not (work / "models").exists()

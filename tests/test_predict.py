@@ -48,8 +48,10 @@ def test_predict_odd_size_writes_maps_at_original_size(checkpoint, photo, tmp_pa
 def test_predict_averages_the_seeds_probabilities(checkpoint, photo, tmp_path):
     spec = ModelSpec("tiny", "relu", 64, "se", width=4, depth=2, se_reduction=2)
     torch.manual_seed(1)
+    weights = UNet.from_spec(spec).state_dict()
+    weights["head.bias"] += 1.0  # untrained nets of two seeds can predict nearly alike: make this one clearly differ
     other = tmp_path / "models" / "tiny-seed1" / "best.pt"
-    save_checkpoint(other, UNet.from_spec(spec).state_dict(), spec, epoch=1, seed=1)
+    save_checkpoint(other, weights, spec, epoch=1, seed=1)
     maps = {}
     for name, checkpoints in (("a", [checkpoint]), ("b", [other]), ("mean", [checkpoint, other])):
         [measures] = predict_files([photo], checkpoints, tmp_path / name, threshold=0.5)

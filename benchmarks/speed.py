@@ -1,13 +1,14 @@
 """Training and inference speed of the study's three models: the plain way vs the project's path, same run.
 
-    python -m benchmarks.speed [--steps 4] [--accuracy-seeds 2] [--skip-accuracy]
+    python -m benchmarks.speed [--steps 4] [--accuracy-seeds 2] [--skip-accuracy] [--compile]
 
 (a) plain: fp32, NCHW, eager, whole images at the model's input size (how most public U-Net code trains);
 (b) project: the training path of retina/trainer.py — bf16 autocast where the CPU or GPU runs bf16 natively,
     channels_last where that is faster (retina.inference.training_layout), random crops of train.crop for inputs
     larger than it; inference in channels_last and the training precision, as the evaluate stage runs it.
 Prints images/s, megapixels/s, achieved FLOP/s and its fraction of a matmul peak measured in the same run, and the
-ratio b/a. Then the accuracy check: silu256 trained to convergence (params.yaml's schedule) with several seeds in
+ratio b/a; with --compile, also (b) with the model under torch.compile against (b) eager, timed again in turn, and
+the compile time. Then the accuracy check: silu256 trained to convergence (params.yaml's schedule) with several seeds in
 fp32 and in the project's precision; the two means must agree within the noise measured from the seeds.
 """
 from __future__ import annotations
@@ -53,30 +54,34 @@ def forward_flops(spec: ModelSpec, size: int) -> int:
 
 
 def time_training(spec: ModelSpec, size: int, batch: int, steps: int, fast: bool, bf16: bool,
-                  device: torch.device) -> float:
-    """Seconds per training step on random data of a batch of size x size images."""
+                  device: torch.device, compiled: bool = False) -> tuple[float, float]:
+    """Seconds per training step on random data of a batch of size x size images, and seconds of the first step
+    (with `compiled`, the model under torch.compile: the first step compiles it)."""
     torch.manual_seed(0)
     fmt = training_layout(device, fast and bf16) if fast else torch.contiguous_format
     model = UNet.from_spec(spec).to(device, memory_format=fmt).train()
+    forward = torch.compile(model) if compiled else model
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     x = torch.rand(batch, 3, size, size, device=device).contiguous(memory_format=fmt)
     y = (torch.rand(batch, 1, size, size, device=device) > 0.9).float()
 
     def step() -> None:
         with autocast(device, fast and bf16):
-            logits = model(x)
+            logits = forward(x)
         loss = total_loss("bce+dice", loss_terms(logits, y))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
 
+    start = time.perf_counter()
     step()
+    first = time.perf_counter() - start
     start = time.perf_counter()
     for _ in range(steps):
         step()
     if device.type == "cuda":
         torch.cuda.synchronize()
-    return (time.perf_counter() - start) / steps
+    return (time.perf_counter() - start) / steps, first
 
 
 @torch.no_grad()
@@ -95,7 +100,7 @@ def time_inference(spec: ModelSpec, batch: int, repeats: int, fast: bool, bf16: 
     return (time.perf_counter() - start) / repeats / batch
 
 
-def speed_table(steps: int) -> None:
+def speed_table(steps: int, compiled: bool) -> None:
     params = load_params()
     device = select_device(params.train.device)
     bf16 = bf16_supported(device)
@@ -111,7 +116,7 @@ def speed_table(steps: int) -> None:
         crop = params.train.crop if params.train.crop and params.train.crop < spec.image_size else spec.image_size
         rates = {}
         for path, size, fast in (("plain", spec.image_size, False), ("project", crop, True)):
-            step = time_training(spec, size, batch, steps, fast, bf16, device)
+            step, _ = time_training(spec, size, batch, steps, fast, bf16, device)
             infer = time_inference(spec, batch, 2, fast, bf16, device)
             flops = 3 * forward_flops(spec, size) * batch / step  # backward ~ 2x forward
             ref = peak if fast and bf16 else peak32
@@ -120,6 +125,11 @@ def speed_table(steps: int) -> None:
                   f"{flops / 1e9:>9.0f}{flops / ref:>9.1%}{1000 * infer:>14.0f}")
         print(f"{spec.name:<15}{'ratio':<9}{'':>7}{'':>8}{rates['project'][0] / rates['plain'][0]:>7.2f}x"
               f"{'':>18}{rates['project'][1] / rates['plain'][1]:>13.2f}x")
+        if compiled:
+            eager, _ = time_training(spec, crop, batch, steps, True, bf16, device)
+            step, first = time_training(spec, crop, batch, steps, True, bf16, device, compiled=True)
+            print(f"{spec.name:<15}{'compiled':<9}{crop:>7}{batch / step:>8.2f}  training step {eager:.3f} s eager -> "
+                  f"{step:.3f} s compiled ({eager / step:.2f}x), after {first:.0f} s of compiling")
 
 
 def accuracy_check(seeds: int, data_root: Path) -> None:
@@ -163,8 +173,9 @@ def main() -> None:
     parser.add_argument("--accuracy-seeds", type=int, default=2, help="seeds per precision in the accuracy check")
     parser.add_argument("--skip-accuracy", action="store_true", help="print the speed table only")
     parser.add_argument("--data", type=Path, default=Path("data/processed"))
+    parser.add_argument("--compile", action="store_true", help="also time the project's step under torch.compile")
     args = parser.parse_args()
-    speed_table(args.steps)
+    speed_table(args.steps, args.compile)
     if not args.skip_accuracy:
         accuracy_check(args.accuracy_seeds, args.data)
 

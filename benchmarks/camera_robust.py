@@ -34,6 +34,7 @@ from retina.model_input import photograph_fov, to_photograph
 from retina.photos import predict_photograph
 from retina.preparation import build_arrays, split_eyes
 from retina.statistics import last_quarter_gain
+from retina.sweep import mean_pm
 from retina.trainer import Trainer
 
 CANDIDATES = {  # name: (input kind, camera augmentation)
@@ -115,15 +116,11 @@ def table(rows_file: Path) -> str:
              "|---|---|---|---|---|---|---|---|"]
     for name in order:
         group = rows[rows["candidate"] == name]
-        def cell(col: str, digits: int = 4) -> str:
-            if len(group) == 1:
-                return f"{group[col].iloc[0]:.{digits}f}"
-            return f"{group[col].mean():.{digits}f} +- {group[col].std(ddof=1):.{digits}f}"
         seeds = " ".join(f"{s}{tags[m]}" for s, m in zip(group["seed"], group["machine"]))
         seconds = ", ".join(f"{t:.0f} {tags[m]}" for m, t in group.groupby("machine", sort=False)["train_seconds"]
                             .mean().items())
-        lines.append(f"| {name} | {seeds} | {cell('val_f1')} | {cell('val_auc')} | {cell('val_gain')} | "
-                     f"{cell('cross_f1')} | {cell('cross_auc')} | {seconds} |")
+        cells = " | ".join(mean_pm(group[col]) for col in ("val_f1", "val_auc", "val_gain", "cross_f1", "cross_auc"))
+        lines.append(f"| {name} | {seeds} | {cells} | {seconds} |")
     machines = "; ".join(f"{tag}: {m}" for m, tag in tags.items())
     return "\n".join(lines) + f"\n\n{choice(rows)}\n\nMachines: {machines}.\n"
 

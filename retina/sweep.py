@@ -15,7 +15,7 @@ import pandas as pd
 from retina.atomic import write_text
 from retina.dvcexp import experiments, read_at
 from retina.errors import PipelineError
-from retina.statistics import CONVERGED, last_quarter_gain
+from retina.statistics import CONVERGED, last_quarter_gain, mean_sd
 
 KNOBS = (("width", ("model", "width")), ("epochs", ("train", "epochs")), ("lr", ("train", "lr")),
          ("batch", ("train", "batch_size")), ("crop", ("train", "crop")), ("val_every", ("train", "val_every")),
@@ -88,18 +88,22 @@ def write_budget(out: Path) -> str:
     return text
 
 
+def mean_pm(values: pd.Series, sign: str = "", digits: int = 4) -> str:
+    """'mean +- sd' of the finite values over seeds for the benchmarks' Markdown tables; the value alone for one."""
+    mean, sd = mean_sd(values)
+    text = f"{mean:{sign}.{digits}f}"
+    return text if math.isnan(sd) else f"{text} +- {sd:.{digits}f}"
+
+
 def seed_summary(rows: list[dict]) -> str:
     """Markdown: per model and experiment (cheapest first), the mean +- sd over its seeds of what the choice rests
     on, and whether every seed converged."""
-    def cell(values: pd.Series, sign: str = "") -> str:
-        text = f"{values.mean():{sign}.4f}"
-        return text if len(values) == 1 else f"{text} +- {values.std(ddof=1):.4f}"
-
     df = pd.DataFrame(rows).sort_values(["model", "epochs", "width", "experiment"])
     out = ["| model | experiment | seeds | best val Dice | val Dice gain, last quarter | converged (all seeds) | "
            "test F1 (FOV) | test AUC-ROC |", "|---|---|---|---|---|---|---|---|"]
     for (model, name), group in df.groupby(["model", "experiment"], sort=False):
         converged = "yes" if (group["gain"] < CONVERGED).all() else "no"
-        out.append(f"| {model} | {name} | {' '.join(map(str, sorted(group['seed'])))} | {cell(group['val_dice'])} | "
-                   f"{cell(group['gain'], '+')} | {converged} | {cell(group['test_f1'])} | {cell(group['test_auc'])} |")
+        out.append(f"| {model} | {name} | {' '.join(map(str, sorted(group['seed'])))} | "
+                   f"{mean_pm(group['val_dice'])} | {mean_pm(group['gain'], '+')} | {converged} | "
+                   f"{mean_pm(group['test_f1'])} | {mean_pm(group['test_auc'])} |")
     return "\n".join(out)

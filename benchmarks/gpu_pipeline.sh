@@ -6,7 +6,8 @@
 #   .gpu-wheels/                     dvc, dvclive and what they need, as wheels for the device's Python
 #   .gpu-data/retina-blood-vessel/   a copy of the data set
 # On the device, carrying both (its replies bring back at most 64 MiB, 8 files, two folders deep):
-#   JOBS=12 bash benchmarks/gpu_pipeline.sh             -> $OUT: results.tgz, times.txt, repro.log, gpu.txt, parts.txt, 3 model parts
+#   JOBS=12 bash benchmarks/gpu_pipeline.sh
+#       -> $OUT: results.tgz, times.txt, repro.log, gpu.txt, parts.txt and the first 3 model parts
 #   cp /tmp/gpu-pipeline-parts/models.part-a[d-z] $OUT    (a second call, while the machine is warm: the other parts)
 # Then here, from the folders the two replies landed in:
 #   cat A/models.part-* B/models.part-* | tar xf - && tar xzf A/results.tgz

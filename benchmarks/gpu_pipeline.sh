@@ -5,32 +5,79 @@
 # Prepare here (ignored by git; the README's Performance section lists the wheels):
 #   .gpu-wheels/                     dvc, dvclive and what they need, as wheels for the device's Python
 #   .gpu-data/retina-blood-vessel/   a copy of the data set
-# On the device, carrying both (its replies bring back at most 64 MiB, 8 files, two folders deep):
-#   JOBS=12 bash benchmarks/gpu_pipeline.sh
-#       -> $OUT: results.tgz, times.txt, repro.log, gpu.txt, parts.txt and the first 3 model parts
-#   cp /tmp/gpu-pipeline-parts/models.part-a[d-z] $OUT    (a second call, while the machine is warm: the other parts)
-# Then here, from the folders the two replies landed in:
-#   cat A/models.part-* B/models.part-* | tar xf - && tar xzf A/results.tgz
-#   dvc status preprocess    (clean: the device's preprocessed arrays are the ones here, so its dvc.lock holds)
-#   dvc commit -f train@0 ...  (caches the trained models)  &&  RETINA_CROSS_CAMERA=... dvc repro
-# which runs evaluate, cross_camera and the report on this machine.
+# On the device, carrying both (a call lasts at most 10 minutes; its reply brings back at most 8 files, 64 MiB):
+#   JOBS=12 bash benchmarks/gpu_pipeline.sh start && bash benchmarks/gpu_pipeline.sh collect 520 1 3
+#   bash benchmarks/gpu_pipeline.sh collect 560 4 8      (a second call while the machine is warm, carrying nothing)
+# `start` copies the tree to /tmp/gpu-pipeline/work and trains there in a process session of its own, so the
+# training outlives a call that returns and a later call's copy of the tree cannot touch it. `collect SECONDS FIRST
+# LAST` waits up to SECONDS for it to end and prints its times; once it has ended, it puts results.tgz (dvc.lock,
+# reports/train, logs, times, GPU use, md5s of the preprocessed arrays) and model parts FIRST..LAST (15 MiB each) in
+# $OUT. Then here, from the folders the replies landed in:
+#   cat A/models.part-* B/models.part-* | tar xf -  &&  tar xzf A/results.tgz -C /tmp/gpu-results
+#   (cd data/processed && md5sum -c /tmp/gpu-results/processed.md5)   # the device trained on these very arrays?
+#   cp -r /tmp/gpu-results/reports/train reports/  &&  dvc commit -f train@0 ... train_variant@camera_robust-2
+#   RETINA_CROSS_CAMERA=... dvc repro      # evaluate, cross_camera and the report, on this machine
 set -euo pipefail
-OUT=${OUT:-/tmp/gpu-pipeline}
-JOBS=${JOBS:-12}
-PARTS=/tmp/gpu-pipeline-parts
-mkdir -p "$OUT" "$PARTS"
-start=$(date +%s)
-elapsed() { echo "$1: $(( $(date +%s) - start )) s" | tee -a "$OUT/times.txt"; }
-python3 -m pip install -q --no-index --find-links .gpu-wheels dvc==3.67.1 dvclive==3.49.1 >"$OUT/repro.log" 2>&1
-{ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
-  python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"; } >"$OUT/gpu.txt"
-[ -d .git ] || { git init -q && git add -A && git -c user.name=gpu -c user.email=gpu@local commit -qm gpu; }
-export RETINA_DATA="$PWD/.gpu-data/retina-blood-vessel" OMP_NUM_THREADS=1
-dvc repro preprocess >>"$OUT/repro.log" 2>&1
-elapsed "download, preprocess"
-python3 -m stages.train_side_by_side --jobs "$JOBS" >>"$OUT/repro.log" 2>&1
-elapsed "train, $JOBS side by side"
-tar czf "$OUT/results.tgz" dvc.lock reports/train .dvc/tmp/side_by_side
-tar cf - --exclude=models/.resume models | split -b 15M - "$PARTS/models.part-"
-ls "$PARTS" | tee "$OUT/parts.txt" | head -n 3 | while read -r part; do cp "$PARTS/$part" "$OUT/"; done
-elapsed "packed"
+STATE=/tmp/gpu-pipeline
+WORK=$STATE/work
+
+work() {
+  cd "$WORK"
+  local start
+  start=$(date +%s)
+  elapsed() { echo "$1: $(( $(date +%s) - start )) s" | tee -a "$STATE/times.txt"; }
+  python3 -c 'import dvc, dvclive' 2>/dev/null ||
+    python3 -m pip install -q --no-index --find-links .gpu-wheels dvc==3.67.1 dvclive==3.49.1
+  { nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv || true
+    python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"; } >"$STATE/gpu.txt"
+  [ -d .git ] || { git init -q && git add -A && git -c user.name=gpu -c user.email=gpu@local commit -qm gpu; }
+  export RETINA_DATA="$PWD/.gpu-data/retina-blood-vessel" OMP_NUM_THREADS=1
+  dvc repro preprocess
+  (cd data/processed && find . -type f | sort | xargs md5sum) >"$STATE/processed.md5"
+  elapsed "install, download, preprocess"
+  (while sleep 30; do nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader || true; done) \
+    >"$STATE/gpu-use.txt" 2>&1 &
+  local sampler=$!
+  python3 -m stages.train_side_by_side --jobs "$JOBS"
+  kill "$sampler"
+  elapsed "train, $JOBS side by side"
+  tar czf "$STATE/results.tgz" dvc.lock reports/train .dvc/tmp/side_by_side \
+    -C "$STATE" times.txt gpu.txt gpu-use.txt processed.md5
+  mkdir -p "$STATE/parts"
+  tar cf - --exclude=models/.resume models | split -b 15M - "$STATE/parts/models.part-"
+  elapsed "packed"
+}
+
+collect() {
+  local deadline=$(( SECONDS + $1 )) first=$2 last=$3
+  while [ ! -f "$STATE/rc" ] && [ "$SECONDS" -lt "$deadline" ]; do sleep 5; done
+  cat "$STATE/times.txt" 2>/dev/null || true
+  if [ ! -f "$STATE/rc" ]; then
+    echo "still running; the log ends:"; tail -n 5 "$STATE/log.txt"
+    ls "$WORK/.dvc/tmp/side_by_side" 2>/dev/null || true
+    return 0
+  fi
+  if [ "$(cat "$STATE/rc")" != 0 ]; then
+    echo "failed (exit $(cat "$STATE/rc")); the log ends:"; tail -n 30 "$STATE/log.txt"
+    tar czf "$OUT/logs.tgz" -C "$STATE" log.txt -C "$WORK" .dvc/tmp/side_by_side 2>/dev/null || true
+    return 1
+  fi
+  cp "$STATE/results.tgz" "$OUT/"
+  ls "$STATE/parts" | tee "$OUT/parts.txt" | sed -n "${first},${last}p" | while read -r part; do
+    cp "$STATE/parts/$part" "$OUT/"
+  done
+  echo "parts $first-$last of $(wc -l <"$OUT/parts.txt") copied"
+}
+
+case "${1:-}" in
+  start)
+    [ -d "$STATE" ] && { echo "already started: $STATE exists"; exit 0; }
+    mkdir -p "$WORK" && cp -a . "$WORK"
+    export JOBS=${JOBS:-12}
+    setsid bash -c "bash '$WORK/benchmarks/gpu_pipeline.sh' work >'$STATE/log.txt' 2>&1; echo \$? >'$STATE/rc'" \
+      </dev/null &
+    echo "started: $JOBS jobs side by side, log in $STATE/log.txt" ;;
+  work) JOBS=${JOBS:?} work ;;
+  collect) [ $# -eq 4 ] || { echo "usage: $0 collect SECONDS FIRST LAST" >&2; exit 2; }; collect "$2" "$3" "$4" ;;
+  *) echo "usage: JOBS=N $0 start | $0 collect SECONDS FIRST LAST" >&2; exit 2 ;;
+esac

@@ -6,8 +6,10 @@
 #   .gpu-wheels/                     dvc, dvclive and what they need, as wheels for the device's Python
 #   .gpu-data/retina-blood-vessel/   a copy of the data set
 # On the device, carrying both (a call lasts at most 10 minutes; its reply brings back at most 8 files, 64 MiB):
-#   JOBS=12 bash benchmarks/gpu_pipeline.sh start && bash benchmarks/gpu_pipeline.sh collect 520 1 3
-#   bash benchmarks/gpu_pipeline.sh collect 560 4 8      (a second call while the machine is warm, carrying nothing)
+#   JOBS=12 bash benchmarks/gpu_pipeline.sh start && bash benchmarks/gpu_pipeline.sh collect 520 1 4
+#   bash benchmarks/gpu_pipeline.sh collect 560 5 8      (a second call while the machine is warm, carrying nothing)
+# Four parts (8 of the 12 checkpoints) are what one reply can carry. The second call is a gamble: the machine stays
+# warm only 30 s after a call, and once it found the machine given back after a 46 MB reply (README, Performance).
 # `start` copies the tree to /tmp/gpu-pipeline/work and trains there in a process session of its own, so the
 # training outlives a call that returns and a later call's copy of the tree cannot touch it. `collect SECONDS FIRST
 # LAST` waits up to SECONDS for it to end and prints its times; once it has ended, it puts results.tgz (dvc.lock,

@@ -206,6 +206,9 @@ def settings_section(params: Params, res: Results, prov: Provenance, manifest_su
     return ["## Settings and provenance", "", describe(prov), "", file_list(prov), "",
             f"Data manifest (data/raw/manifest.sha256) sha256: `{manifest_sum}`", "",
             table(["stage", "wall time (s)", "notes"], rows), "",
+            "Training times are each run's wall seconds on the machine named. Runs trained side by side on one device "
+            "(`python -m stages.train_side_by_side`) shared it, so their seconds are a share of its throughput, not "
+            "one run's cost.", "",
             "Parameters (params.yaml):", "", "```yaml", yaml.safe_dump(params.raw, sort_keys=False).strip(), "```", ""]
 
 

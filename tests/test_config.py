@@ -53,7 +53,7 @@ def test_project_params_resolve_the_study_models_and_the_robust_one():
     ("data.val_eyes", 20, "'data.val_eyes' is 20; allowed: 1 to 19"),
     ("evaluate.threshold", 1.5, "'evaluate.threshold' must be between 0 and 1"),
     ("train.epochs", "ten", "'train.epochs' must be an integer"),
-    ("train.val_every", 1000, "'train.val_every' is 1000, more than the 90 epochs of baseline"),
+    ("train.val_every", 1000, f"'train.val_every' is 1000, more than the {RAW['train']['epochs']} epochs of baseline"),
     ("variants.camera_robust.epochs", 1.5, "'variants.camera_robust.epochs' must be an integer"),
     ("variants.camera_robust.epochs", 1, "'train.val_every' is 2, more than the 1 epochs of camera_robust"),
     ("train.augment", "yes", "'train.augment' must be true or false"),

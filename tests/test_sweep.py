@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+from benchmarks import train_logs
 from benchmarks.budget_grid import table
 from retina.sweep import seed_summary
 
@@ -37,3 +38,29 @@ def test_grid_table_summarises_the_settings_and_lists_each_run_with_its_seed(tmp
     summary, runs = text.split("## Every run")
     assert len(body(summary)) == 1 and body(summary)[0].startswith("| baseline | short | 0 1 | 0.7650 +- 0.0071 |")
     assert sorted(line.split(" | ")[0] for line in body(runs)) == ["| short, seed 0 **(best val)**", "| short, seed 1"]
+
+
+def write_run(root, model: str, seed: int, val_dice: list[float]) -> None:
+    """A training run's logs as the train stage writes them: run.json and dvclive's val/dice.tsv (every 2 epochs)."""
+    run = root / model / f"seed{seed}"
+    (run / "plots" / "metrics" / "val").mkdir(parents=True)
+    (run / "run.json").write_text(json.dumps({"model": model, "seed": seed, "device": "cpu", "machine": "test CPU",
+                                              "epochs": 2 * len(val_dice), "train_seconds": 10.0 * len(val_dice),
+                                              "seconds_per_epoch": 5.0}))
+    lines = ["step\tdice"] + [f"{2 * i + 1}\t{d}" for i, d in enumerate(val_dice)]
+    (run / "plots" / "metrics" / "val" / "dice.tsv").write_text("\n".join(lines) + "\n")
+
+
+def test_train_logs_reads_best_and_final_validation_and_the_convergence_rule_per_run(tmp_path):
+    write_run(tmp_path, "baseline", 0, [0.5, 0.70, 0.72, 0.71])  # last quarter 0.71 vs 0.72: -0.01, converged
+    write_run(tmp_path, "baseline", 1, [0.5, 0.60, 0.70, 0.75])  # +0.05: still rising
+    write_run(tmp_path, "silu256", 0, [0.6, 0.80, 0.79, 0.78])
+    rows = train_logs.run_rows(tmp_path)
+    assert [(r["model"], r["seed"], r["best_epoch"]) for r in rows] == [("baseline", 0, 6), ("baseline", 1, 8),
+                                                                      ("silu256", 0, 4)]
+    assert [round(r["gain"], 4) for r in rows] == [-0.01, 0.05, -0.01]
+    assert [r["final_val"] for r in rows] == [0.71, 0.75, 0.78]
+    lines = body(train_logs.table(tmp_path).split("\n\n")[1])
+    assert lines[0].split(" | ")[:7] == ["| baseline", "0 1", "0.7350 +- 0.0212", "6 8", "0.7300 +- 0.0283",
+                                         "+0.0200 +- 0.0424", "no"]
+    assert lines[1].split(" | ")[6] == "yes"

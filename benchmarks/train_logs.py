@@ -24,12 +24,13 @@ def run_rows(root: Path) -> list[dict]:
     rows = []
     for run in sorted(root.glob("*/seed*/run.json")):
         info = json.loads(run.read_text())
-        dice = load_history(run.parent)["val/dice"].dropna()
+        history = load_history(run.parent)
+        dice = history["val/dice"].dropna()
         rows.append({"model": info["model"], "seed": info["seed"], "machine": info.get("machine", info["device"]),
                      "epochs": info["epochs"], "train_s": info["train_seconds"],
                      "s_per_epoch": info["seconds_per_epoch"], "best_val": float(dice.max()),
                      "best_epoch": int(dice.idxmax()) + 1, "final_val": float(dice.iloc[-1]),
-                     "gain": last_quarter_gain(pd.DataFrame({"val/dice": dice}))})
+                     "gain": last_quarter_gain(history)})
     return rows
 
 

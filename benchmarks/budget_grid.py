@@ -34,6 +34,7 @@ from retina.trainer import Trainer
 # name: overrides of the model (width) and train (the rest) settings of params.yaml
 SETTINGS = {
     "w16-e90": {"epochs": 90}, "w16-e150": {"epochs": 150}, "w16-e240": {"epochs": 240}, "w16-e360": {"epochs": 360},
+    "w16-e480": {"epochs": 480},
     "w32-e90": {"width": 32, "epochs": 90}, "w32-e150": {"width": 32, "epochs": 150},
     "w32-e240": {"width": 32, "epochs": 240},
     "w16-e150-bce": {"epochs": 150, "loss": "bce"},

@@ -8,6 +8,10 @@
 # On the device, carrying both (a call lasts at most 10 minutes; its reply brings back at most 8 files, 64 MiB):
 #   JOBS=12 bash benchmarks/gpu_pipeline.sh start && bash benchmarks/gpu_pipeline.sh collect 520 1 4
 #   bash benchmarks/gpu_pipeline.sh collect 560 5 8      (a second call while the machine is warm, carrying nothing)
+# STAGES (shell patterns of stage names, `train_variant@camera_robust-*`) trains only those stale stages; GRID (the
+# arguments of `python -m benchmarks.budget_grid run` after --out) runs a budget sweep beside the training, packed
+# apart in grid.tgz (grid/rows.json, its logs) so that the training's results come back even if it is still running:
+#   STAGES='train_variant@camera_robust-*' GRID='--settings w16-e480 --models baseline --jobs 6' JOBS=3 bash ... start
 # Four parts (8 of the 12 checkpoints) are what one reply can carry. The second call is a gamble: the machine stays
 # warm only 30 s after a call, and once it found the machine given back after a 46 MB reply (README, Performance).
 # `start` copies the tree to /tmp/gpu-pipeline/work and trains there in a process session of its own, so the
@@ -40,35 +44,55 @@ work() {
   (while sleep 30; do nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader || true; done) \
     >"$STATE/gpu-use.txt" 2>&1 &
   local sampler=$!
-  python3 -m stages.train_side_by_side --jobs "$JOBS"
-  kill "$sampler"
-  elapsed "train, $JOBS side by side"
+  local only=() grid=() grid_pid=
+  read -ra only <<<"${STAGES:-}"
+  read -ra grid <<<"${GRID:-}"
+  if [ ${#grid[@]} -gt 0 ]; then
+    python3 -m benchmarks.budget_grid run --out "$STATE/grid" "${grid[@]}" >"$STATE/grid.log" 2>&1 &
+    grid_pid=$!
+  fi
+  local args=(--jobs "$JOBS")
+  [ ${#only[@]} -eq 0 ] || args+=(--only "${only[@]}")
+  python3 -m stages.train_side_by_side "${args[@]}"
+  elapsed "train, $JOBS side by side${STAGES:+ ($STAGES)}"
+  # the training's results first, so that a grid still running at the deadline cannot hold them back
   tar czf "$STATE/results.tgz" dvc.lock reports/train .dvc/tmp/side_by_side \
     -C "$STATE" times.txt gpu.txt gpu-use.txt processed.md5
-  mkdir -p "$STATE/parts"
-  tar cf - --exclude=models/.resume models | split -b 15M - "$STATE/parts/models.part-"
+  mkdir -p "$STATE/parts.tmp"
+  tar cf - --exclude=models/.resume models | split -b 15M - "$STATE/parts.tmp/models.part-"
+  mv "$STATE/parts.tmp" "$STATE/parts"
   elapsed "packed"
+  if [ -n "$grid_pid" ]; then
+    wait "$grid_pid" && elapsed "budget grid (${GRID})" || elapsed "budget grid FAILED, see grid.log"
+    tar czf "$STATE/grid.tmp.tgz" --exclude='*.pt' -C "$STATE" grid grid.log times.txt gpu-use.txt
+    mv "$STATE/grid.tmp.tgz" "$STATE/grid.tgz"
+  fi
+  kill "$sampler"
 }
 
 collect() {
-  local deadline=$(( SECONDS + $1 )) first=$2 last=$3
+  local deadline=$(( SECONDS + $1 )) first=$2 last=$3 status=0
   while [ ! -f "$STATE/rc" ] && [ "$SECONDS" -lt "$deadline" ]; do sleep 5; done
   cat "$STATE/times.txt" 2>/dev/null || true
   if [ ! -f "$STATE/rc" ]; then
     echo "still running; the log ends:"; tail -n 5 "$STATE/log.txt"
-    ls "$WORK/.dvc/tmp/side_by_side" 2>/dev/null || true
-    return 0
-  fi
-  if [ "$(cat "$STATE/rc")" != 0 ]; then
+  elif [ "$(cat "$STATE/rc")" != 0 ]; then
     echo "failed (exit $(cat "$STATE/rc")); the log ends:"; tail -n 30 "$STATE/log.txt"
     tar czf "$OUT/logs.tgz" -C "$STATE" log.txt -C "$WORK" .dvc/tmp/side_by_side 2>/dev/null || true
-    return 1
+    status=1
   fi
-  cp "$STATE/results.tgz" "$OUT/"
-  ls "$STATE/parts" | tee "$OUT/parts.txt" | sed -n "${first},${last}p" | while read -r part; do
-    cp "$STATE/parts/$part" "$OUT/"
-  done
-  echo "parts $first-$last of $(wc -l <"$OUT/parts.txt") copied"
+  if [ -f "$STATE/grid.tgz" ]; then cp "$STATE/grid.tgz" "$OUT/"
+  elif [ -d "$STATE/grid" ]; then  # still running: the rows of the jobs that ended, the logs of all
+    tar czf "$OUT/grid-partial.tgz" --exclude='*.pt' -C "$STATE" grid grid.log times.txt gpu-use.txt
+  fi
+  if [ -d "$STATE/parts" ]; then
+    cp "$STATE/results.tgz" "$OUT/"
+    ls "$STATE/parts" | tee "$OUT/parts.txt" | sed -n "${first},${last}p" | while read -r part; do
+      cp "$STATE/parts/$part" "$OUT/"
+    done
+    echo "parts $first-$last of $(wc -l <"$OUT/parts.txt") copied"
+  fi
+  return "$status"
 }
 
 case "${1:-}" in

@@ -8,7 +8,9 @@ outputs hashed into dvc.lock, its outputs cached), so `dvc repro` afterwards run
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from fnmatch import fnmatch
 from pathlib import Path
 
 from dvc.repo import Repo
@@ -36,15 +38,17 @@ def run_stage(stage: PipelineStage, root: Path) -> int:
         return subprocess.run(stage.cmd, shell=True, cwd=root, stdout=out, stderr=subprocess.STDOUT).returncode
 
 
-def train_side_by_side(root: Path, jobs: int) -> list[str]:
+def train_side_by_side(root: Path, jobs: int, only: Sequence[str] = ()) -> list[str]:
     """Run the stale training stages `jobs` at a time and commit each that succeeded; the names of those run.
-    A failed stage is left uncommitted (its resume state kept) and raises TrainingError naming it and its log."""
+    `only`: shell patterns of stage names (`train_variant@camera_robust-*`); a stale stage that matches none is left
+    for later. A failed stage is left uncommitted (its resume state kept) and raises TrainingError naming it and its
+    log."""
     repo = Repo(str(root))
     upstream = repo.status(targets=[UPSTREAM], with_deps=True)
     if upstream:
         raise TrainingError(f"the data the models train on is out of date ({', '.join(upstream)}): "
                             f"run `dvc repro {UPSTREAM}` first")
-    stages = stale_training(repo)
+    stages = [s for s in stale_training(repo) if not only or any(fnmatch(s.addressing, p) for p in only)]
     with ThreadPoolExecutor(max(jobs, 1)) as pool:
         codes = list(pool.map(lambda stage: run_stage(stage, root), stages))
     done = [s for s, code in zip(stages, codes) if code == 0]

@@ -22,8 +22,11 @@ log = logging.getLogger("train_side_by_side")
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jobs", type=int, default=2, help="trainings at once")
+    parser.add_argument("--only", nargs="+", default=[], metavar="PATTERN",
+                        help="train only the stale stages whose names match one of these shell patterns "
+                             "(train@0, 'train_variant@camera_robust-*')")
     args = parser.parse_args()
-    done = train_side_by_side(Path.cwd(), args.jobs)
+    done = train_side_by_side(Path.cwd(), args.jobs, args.only)
     log.info("trained and committed %d stages: %s", len(done), ", ".join(done) or "none (all up to date)")
 
 

@@ -16,8 +16,12 @@ def test_side_by_side_retrains_what_is_stale_exactly_as_repro_did_and_dvc_sees_i
     shutil.rmtree(work / "models" / "baseline")  # both baseline stages are now out of date, nothing else
     stale = sh(work, "dvc", "status", env=env)
     assert "train@0:" in stale and "train@1:" in stale and "train_variant@" not in stale
+    out = sh(work, sys.executable, "-m", "stages.train_side_by_side", "--only", "train@1", "tra*_variant@*", env=env)
+    assert "trained and committed 1 stages: train@1" in out
+    stale = sh(work, "dvc", "status", env=env)
+    assert "train@0:" in stale and "train@1:" not in stale
     out = sh(work, sys.executable, "-m", "stages.train_side_by_side", "--jobs", "2", env=env)
-    assert "trained and committed 2 stages: train@0, train@1" in out
+    assert "trained and committed 1 stages: train@0" in out
     # identical checkpoints: evaluate stays up to date; only the report reads the new logs' training times
     after = sh(work, "dvc", "status", env=env)
     assert "report:" in after and "train@" not in after and "evaluate:" not in after

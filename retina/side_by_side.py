@@ -23,9 +23,14 @@ UPSTREAM = "preprocess"  # the stage (with its own upstream) whose outputs every
 LOG_DIR = Path(".dvc/tmp/side_by_side")  # one log per stage; DVC and git ignore .dvc/tmp
 
 
+def training_stages(repo: Repo) -> list[PipelineStage]:
+    """The training stages (one per model and seed), in dvc.yaml order."""
+    return [s for s in repo.index.stages if isinstance(s, PipelineStage) and s.name.split("@")[0] in TRAIN_STAGES]
+
+
 def stale_training(repo: Repo) -> list[PipelineStage]:
-    """The training stages (one per model and seed) that `dvc status` lists as changed, in dvc.yaml order."""
-    stages = [s for s in repo.index.stages if isinstance(s, PipelineStage) and s.name.split("@")[0] in TRAIN_STAGES]
+    """The training stages that `dvc status` lists as changed, in dvc.yaml order."""
+    stages = training_stages(repo)
     changed = repo.status(targets=[s.addressing for s in stages]) if stages else {}
     return [s for s in stages if s.addressing in changed]
 
@@ -41,13 +46,17 @@ def run_stage(stage: PipelineStage, root: Path) -> int:
 def train_side_by_side(root: Path, jobs: int, only: Sequence[str] = ()) -> list[str]:
     """Run the stale training stages `jobs` at a time and commit each that succeeded; the names of those run.
     `only`: shell patterns of stage names (`train_variant@camera_robust-*`); a stale stage that matches none is left
-    for later. A failed stage is left uncommitted (its resume state kept) and raises TrainingError naming it and its
-    log."""
+    for later, and a pattern that matches no training stage raises TrainingError. A failed stage is left uncommitted
+    (its resume state kept) and raises TrainingError naming it and its log."""
     repo = Repo(str(root))
     upstream = repo.status(targets=[UPSTREAM], with_deps=True)
     if upstream:
         raise TrainingError(f"the data the models train on is out of date ({', '.join(upstream)}): "
                             f"run `dvc repro {UPSTREAM}` first")
+    names = [s.addressing for s in training_stages(repo)]
+    unknown = [p for p in only if not any(fnmatch(name, p) for name in names)]
+    if unknown:
+        raise TrainingError(f"no training stage is named like {', '.join(unknown)}: they are {', '.join(names)}")
     stages = [s for s in stale_training(repo) if not only or any(fnmatch(s.addressing, p) for p in only)]
     with ThreadPoolExecutor(max(jobs, 1)) as pool:
         codes = list(pool.map(lambda stage: run_stage(stage, root), stages))

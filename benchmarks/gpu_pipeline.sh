@@ -12,13 +12,15 @@
 # arguments of `python -m benchmarks.budget_grid run` after --out) runs a budget sweep beside the training, packed
 # apart in grid.tgz (grid/rows.json, its logs) so that the training's results come back even if it is still running:
 #   STAGES='train_variant@camera_robust-*' GRID='--settings w16-e480 --models baseline --jobs 6' JOBS=3 bash ... start
-# Four parts (8 of the 12 checkpoints) are what one reply can carry. The second call is a gamble: the machine stays
-# warm only 30 s after a call, and once it found the machine given back after a 46 MB reply (README, Performance).
+# Four parts (8 of the 12 checkpoints) are what one reply can carry, but the machine stays warm only 30 s after a call,
+# and a reply's transfer counts: after a 46 MB reply the next call found it given back, after 24 MB it was still warm
+# (README, Performance). To bring back all 12 checkpoints, start with PART=24M (parts of 3 checkpoints of 7.8 MB)
+# and call `collect SECONDS K K` for K = 1..4 back to back, one small reply a call.
 # `start` copies the tree to /tmp/gpu-pipeline/work and trains there in a process session of its own, so the
 # training outlives a call that returns and a later call's copy of the tree cannot touch it. `collect SECONDS FIRST
 # LAST` waits up to SECONDS for it to end and prints its times; once it has ended, it puts results.tgz (dvc.lock,
-# reports/train, logs, times, GPU use, md5s of the preprocessed arrays) and model parts FIRST..LAST (15 MiB each) in
-# $OUT. Then here, from the folders the replies landed in:
+# reports/train, logs, times, GPU use, md5s of the preprocessed arrays) and model parts FIRST..LAST (PART bytes each,
+# default 15M) in $OUT. Then here, from the folders the replies landed in:
 #   cat A/models.part-* B/models.part-* | tar xf -  &&  tar xzf A/results.tgz -C /tmp/gpu-results
 #   (cd data/processed && md5sum -c /tmp/gpu-results/processed.md5)   # the device trained on these very arrays?
 #   cp -r /tmp/gpu-results/reports/train reports/  &&  dvc commit -f train@0 ... train_variant@camera_robust-2
@@ -59,7 +61,7 @@ work() {
   tar czf "$STATE/results.tgz" dvc.lock reports/train .dvc/tmp/side_by_side \
     -C "$STATE" times.txt gpu.txt gpu-use.txt processed.md5
   mkdir -p "$STATE/parts.tmp"
-  tar cf - --exclude=models/.resume models | split -b 15M - "$STATE/parts.tmp/models.part-"
+  tar cf - --exclude=models/.resume models | split -b "${PART:-15M}" - "$STATE/parts.tmp/models.part-"
   mv "$STATE/parts.tmp" "$STATE/parts"
   elapsed "packed"
   if [ -n "$grid_pid" ]; then

@@ -16,6 +16,11 @@ def test_side_by_side_retrains_what_is_stale_exactly_as_repro_did_and_dvc_sees_i
     shutil.rmtree(work / "models" / "baseline")  # both baseline stages are now out of date, nothing else
     stale = sh(work, "dvc", "status", env=env)
     assert "train@0:" in stale and "train@1:" in stale and "train_variant@" not in stale
+    typo = subprocess.run([sys.executable, "-m", "stages.train_side_by_side", "--only", "train@1", "train_varaint@*"],
+                          cwd=work, env=env, capture_output=True, text=True)
+    assert typo.returncode == 1 and "no training stage is named like train_varaint@*" in typo.stderr
+    # one stage, then the other: the order DVC lists them in models/baseline/.gitignore (which .dvcignore leaves out
+    # of the models folder that evaluation reads) is then the reverse of a plain `dvc repro`'s
     out = sh(work, sys.executable, "-m", "stages.train_side_by_side", "--only", "train@1", "tra*_variant@*", env=env)
     assert "trained and committed 1 stages: train@1" in out
     stale = sh(work, "dvc", "status", env=env)

@@ -7,10 +7,10 @@ outputs hashed into dvc.lock, its outputs cached), so `dvc repro` afterwards run
 """
 from __future__ import annotations
 
+import fnmatch
 import subprocess
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from fnmatch import fnmatch
 from pathlib import Path
 
 from dvc.repo import Repo
@@ -23,14 +23,21 @@ UPSTREAM = "preprocess"  # the stage (with its own upstream) whose outputs every
 LOG_DIR = Path(".dvc/tmp/side_by_side")  # one log per stage; DVC and git ignore .dvc/tmp
 
 
-def training_stages(repo: Repo) -> list[PipelineStage]:
-    """The training stages (one per model and seed), in dvc.yaml order."""
-    return [s for s in repo.index.stages if isinstance(s, PipelineStage) and s.name.split("@")[0] in TRAIN_STAGES]
+def training_stages(repo: Repo, only: Sequence[str] = ()) -> list[PipelineStage]:
+    """The training stages (one per model and seed) in dvc.yaml order; with `only`, those whose names match one of
+    these shell patterns, and TrainingError for a pattern that matches none of them."""
+    stages = [s for s in repo.index.stages if isinstance(s, PipelineStage) and s.name.split("@")[0] in TRAIN_STAGES]
+    if not only:
+        return stages
+    names = [s.addressing for s in stages]
+    unknown = [p for p in only if not fnmatch.filter(names, p)]
+    if unknown:
+        raise TrainingError(f"no training stage is named like {', '.join(unknown)}: they are {', '.join(names)}")
+    return [s for s in stages if any(fnmatch.fnmatch(s.addressing, p) for p in only)]
 
 
-def stale_training(repo: Repo) -> list[PipelineStage]:
-    """The training stages that `dvc status` lists as changed, in dvc.yaml order."""
-    stages = training_stages(repo)
+def stale(repo: Repo, stages: list[PipelineStage]) -> list[PipelineStage]:
+    """Those of `stages` that `dvc status` lists as changed, in their order."""
     changed = repo.status(targets=[s.addressing for s in stages]) if stages else {}
     return [s for s in stages if s.addressing in changed]
 
@@ -53,11 +60,7 @@ def train_side_by_side(root: Path, jobs: int, only: Sequence[str] = ()) -> list[
     if upstream:
         raise TrainingError(f"the data the models train on is out of date ({', '.join(upstream)}): "
                             f"run `dvc repro {UPSTREAM}` first")
-    names = [s.addressing for s in training_stages(repo)]
-    unknown = [p for p in only if not any(fnmatch(name, p) for name in names)]
-    if unknown:
-        raise TrainingError(f"no training stage is named like {', '.join(unknown)}: they are {', '.join(names)}")
-    stages = [s for s in stale_training(repo) if not only or any(fnmatch(s.addressing, p) for p in only)]
+    stages = stale(repo, training_stages(repo, only))
     with ThreadPoolExecutor(max(jobs, 1)) as pool:
         codes = list(pool.map(lambda stage: run_stage(stage, root), stages))
     done = [s for s, code in zip(stages, codes) if code == 0]

@@ -29,6 +29,10 @@ set -euo pipefail
 STATE=/tmp/gpu-pipeline
 WORK=$STATE/work
 
+pack_grid() {  # the budget sweep's rows and logs, without its checkpoints, into $1
+  tar czf "$1" --exclude='*.pt' -C "$STATE" grid grid.log times.txt gpu-use.txt
+}
+
 work() {
   cd "$WORK"
   local start
@@ -66,7 +70,7 @@ work() {
   elapsed "packed"
   if [ -n "$grid_pid" ]; then
     wait "$grid_pid" && elapsed "budget grid (${GRID})" || elapsed "budget grid FAILED, see grid.log"
-    tar czf "$STATE/grid.tmp.tgz" --exclude='*.pt' -C "$STATE" grid grid.log times.txt gpu-use.txt
+    pack_grid "$STATE/grid.tmp.tgz"
     mv "$STATE/grid.tmp.tgz" "$STATE/grid.tgz"
   fi
   kill "$sampler"
@@ -85,7 +89,7 @@ collect() {
   fi
   if [ -f "$STATE/grid.tgz" ]; then cp "$STATE/grid.tgz" "$OUT/"
   elif [ -d "$STATE/grid" ]; then  # still running: the rows of the jobs that ended, the logs of all
-    tar czf "$OUT/grid-partial.tgz" --exclude='*.pt' -C "$STATE" grid grid.log times.txt gpu-use.txt
+    pack_grid "$OUT/grid-partial.tgz"
   fi
   if [ -d "$STATE/parts" ]; then
     cp "$STATE/results.tgz" "$OUT/"

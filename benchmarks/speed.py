@@ -25,7 +25,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from retina.arrays import processed_dir
 from retina.config import ModelSpec, load_params
-from retina.inference import autocast, bf16_supported, select_device, training_layout
+from retina.inference import autocast, bf16_supported, select_device, training_layout, use_bf16
 from retina.machine import describe
 from retina.model import UNet
 from retina.trainer import Trainer, loss_terms, total_loss
@@ -140,8 +140,9 @@ def accuracy_check(seeds: int, data_root: Path) -> None:
     if not (processed_dir(data_root, spec.image_size, spec.input) / "train").is_dir():
         print(f"\naccuracy check skipped: no processed data under {data_root} (run `dvc repro preprocess`)")
         return
-    if params.train.precision == "fp32":
-        print("\naccuracy check skipped: train.precision is fp32, the plain path's precision")
+    if not use_bf16(params.train.precision, select_device(params.train.device)):
+        print(f"\naccuracy check skipped: train.precision {params.train.precision} trains in fp32 on this device, "
+              "the plain path's precision (the two runs would be the same computation)")
         return
     dice: dict[str, list[float]] = {}
     for precision in ("fp32", params.train.precision):

@@ -1,12 +1,15 @@
-"""Training stages run side by side and committed give what `dvc repro` gives, and DVC sees them as done."""
+"""Training stages run side by side and committed give what `dvc repro` gives, and DVC sees them as done; a stage that
+fails is named with its log, left uncommitted and resumes when rerun."""
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import torch
+import yaml
 
 from tests.conftest import clone, sh
 
@@ -47,3 +50,28 @@ def test_side_by_side_refuses_to_train_on_data_that_is_out_of_date(source_repo, 
                              capture_output=True, text=True)
     assert refused.returncode == 1 and "run `dvc repro preprocess` first" in refused.stderr
     assert not (work / "models").exists()
+
+
+def test_a_failing_stage_is_named_with_its_log_and_left_uncommitted_the_others_committed(project, tmp_path, env):
+    work = Path(shutil.copytree(project, tmp_path / "project", symlinks=True))
+    shutil.rmtree(work / "models" / "baseline")
+    (work / "models" / "baseline").mkdir()
+    (work / "models" / "baseline" / "seed1").write_text("a file where train@1 writes its checkpoint folder")
+    failed = subprocess.run([sys.executable, "-m", "stages.train_side_by_side", "--only", "train@*", "--jobs", "2"],
+                            cwd=work, env=env, capture_output=True, text=True)
+    log = Path(".dvc/tmp/side_by_side/train@1.log")
+    assert failed.returncode == 1
+    assert f"training stages failed: train@1 (exit 1, log {log}); the others are committed" in failed.stderr
+    assert "seed1" in (work / log).read_text()  # the log says what went wrong
+    assert (work / "models" / ".resume" / "baseline-seed1.pt").is_file()  # kept, so a rerun resumes
+    stale = sh(work, "dvc", "status", env=env)
+    assert "train@1:" in stale and "train@0:" not in stale
+    (work / "models" / "baseline" / "seed1").unlink()
+    out = sh(work, sys.executable, "-m", "stages.train_side_by_side", env=env)
+    assert "trained and committed 1 stages: train@1" in out
+    epochs = yaml.safe_load((work / "params.yaml").read_text())["train"]["epochs"]
+    run = json.loads((work / "reports" / "train" / "baseline" / "seed1" / "run.json").read_text())
+    assert run["resumed_after_epoch"] == epochs  # it trained to the end before failing, and resumed from there
+    a = torch.load(work / "models" / "baseline" / "seed1" / "best.pt", weights_only=True)
+    b = torch.load(project / "models" / "baseline" / "seed1" / "best.pt", weights_only=True)
+    assert a["epoch"] == b["epoch"] and all(torch.equal(a["state_dict"][k], b["state_dict"][k]) for k in b["state_dict"])

@@ -17,16 +17,15 @@ import json
 import tempfile
 from pathlib import Path
 
-from retina.config import PRECISIONS, load_params
+from retina.config import PRECISIONS, Params, load_params
 from retina.inference import select_device, use_bf16
 from retina.machine import describe
 from retina.trainer import Trainer
 
 
-def seconds_per_epoch(name: str, epochs: int, precision: str, data: Path, scratch: Path) -> float:
+def seconds_per_epoch(params: Params, name: str, epochs: int, precision: str, data: Path, scratch: Path) -> float:
     """Seconds per epoch of `name` trained for `epochs` in `precision` as its stage trains it (the Trainer's own
     run.json figure)."""
-    params = load_params()
     settings = dataclasses.replace(params.train_settings(name, params.seeds[0]), epochs=epochs, precision=precision)
     run = scratch / name
     trainer = Trainer(params.models[name], settings, data, run / "model", run / "logs", run / "resume.pt")
@@ -53,7 +52,7 @@ def main() -> None:
     total = 0.0
     with tempfile.TemporaryDirectory(prefix="repro-time-") as scratch:
         for name in args.models:
-            rate = seconds_per_epoch(name, args.epochs, args.precision, args.data, Path(scratch))
+            rate = seconds_per_epoch(params, name, args.epochs, args.precision, args.data, Path(scratch))
             hours = rate * params.models[name].epochs * seeds / 3600
             total += hours
             print(f"{name:<15}{rate:>9.2f}{params.models[name].epochs:>8}{seeds:>6}{hours:>13.2f}", flush=True)

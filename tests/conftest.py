@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
 from retina.config import ModelSpec, load_params
@@ -95,6 +96,12 @@ def source_repo(tmp_path_factory, env) -> Path:
     sh(work, "git", "add", "-A", env=env)
     sh(work, "git", "commit", "-qm", "tiny project", env=env)
     return work
+
+
+def same_checkpoint(a: Path, b: Path) -> bool:
+    """Whether two checkpoints hold the same best epoch and bit-identical weights."""
+    x, y = (torch.load(p, weights_only=True) for p in (a, b))
+    return x["epoch"] == y["epoch"] and all(torch.equal(x["state_dict"][k], y["state_dict"][k]) for k in y["state_dict"])
 
 
 def clone(source: Path, dest: Path, env: dict) -> Path:

@@ -19,7 +19,7 @@ import yaml
 
 from retina.arrays import dequantise, load_arrays
 from retina.metrics import all_scores
-from tests.conftest import MODELS, clone, sh
+from tests.conftest import MODELS, clone, same_checkpoint, sh
 
 def test_scores_agree_with_a_recomputation_from_the_predictions(project):
     params = yaml.safe_load((project / "params.yaml").read_text())
@@ -186,10 +186,7 @@ def test_kill_9_anywhere_then_repro_gives_what_an_uninterrupted_run_gives(source
     resumed = json.loads((work / "reports" / "train" / early[0] / "run.json").read_text())
     assert resumed["resumed_after_epoch"] > best[early[0]]  # killed after its best epoch, and resumed
     for run in runs:
-        a = torch.load(work / "models" / run / "best.pt", weights_only=True)
-        b = torch.load(project / "models" / run / "best.pt", weights_only=True)
-        assert a["epoch"] == b["epoch"] and all(torch.equal(a["state_dict"][k], b["state_dict"][k])
-                                                for k in b["state_dict"])
+        assert same_checkpoint(work / "models" / run / "best.pt", project / "models" / run / "best.pt")
         assert np.array_equal(np.load(work / "data" / "predictions" / f"{run}.npy"),
                               np.load(project / "data" / "predictions" / f"{run}.npy"))
         for log in ("val/dice.tsv", "train/loss.tsv", "train/bce.tsv"):

@@ -8,10 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import torch
 import yaml
 
-from tests.conftest import clone, sh
+from tests.conftest import clone, same_checkpoint, sh
 
 
 def test_side_by_side_retrains_what_is_stale_exactly_as_repro_did_and_dvc_sees_it_done(project, tmp_path, env):
@@ -37,10 +36,8 @@ def test_side_by_side_retrains_what_is_stale_exactly_as_repro_did_and_dvc_sees_i
     assert "Running stage 'report'" in rest and "Running stage 'train" not in rest
     assert "up to date" in sh(work, "dvc", "status", env=env)
     for seed in (0, 1):
-        a = torch.load(work / "models" / "baseline" / f"seed{seed}" / "best.pt", weights_only=True)
-        b = torch.load(project / "models" / "baseline" / f"seed{seed}" / "best.pt", weights_only=True)
-        assert a["epoch"] == b["epoch"] and all(torch.equal(a["state_dict"][k], b["state_dict"][k])
-                                                for k in b["state_dict"])
+        run = Path("models") / "baseline" / f"seed{seed}" / "best.pt"
+        assert same_checkpoint(work / run, project / run)
     assert "none (all up to date)" in sh(work, sys.executable, "-m", "stages.train_side_by_side", env=env)
 
 
@@ -72,6 +69,5 @@ def test_a_failing_stage_is_named_with_its_log_and_left_uncommitted_the_others_c
     epochs = yaml.safe_load((work / "params.yaml").read_text())["train"]["epochs"]
     run = json.loads((work / "reports" / "train" / "baseline" / "seed1" / "run.json").read_text())
     assert run["resumed_after_epoch"] == epochs  # it trained to the end before failing, and resumed from there
-    a = torch.load(work / "models" / "baseline" / "seed1" / "best.pt", weights_only=True)
-    b = torch.load(project / "models" / "baseline" / "seed1" / "best.pt", weights_only=True)
-    assert a["epoch"] == b["epoch"] and all(torch.equal(a["state_dict"][k], b["state_dict"][k]) for k in b["state_dict"])
+    best = Path("models") / "baseline" / "seed1" / "best.pt"
+    assert same_checkpoint(work / best, project / best)

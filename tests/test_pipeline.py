@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -128,20 +129,29 @@ def _val_dice(project: Path, run: str) -> list[float]:
 
 def repro_and_kill(project: Path, env: dict, command: str, ready) -> None:
     """Run `dvc repro`, SIGKILL the process running `command` once ready() is true, and wait for DVC to fail."""
-    repro = subprocess.Popen(["dvc", "repro"], cwd=project, env=env, stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 240
-    killed = False
-    while repro.poll() is None and time.monotonic() < deadline:
-        pids = _processes(command)
-        if pids and ready():
-            for pid in pids:
-                os.kill(pid, signal.SIGKILL)
-            killed = True
-            break
-        time.sleep(0.005)
-    output = repro.communicate(timeout=240)[0]
-    assert killed, f"{command} was never seen running:\n{output}"
+    limit = 1200  # only a guard against hanging: before `stages.report` runs, this repro evaluates every model
+    #               (~200 s on an idle 2-core CPU, twice that with the cores shared; a 240 s guard was too short)
+    with tempfile.TemporaryFile("w+") as log:  # a file, not a pipe nobody reads while polling: DVC never blocks on it
+        repro = subprocess.Popen(["dvc", "repro"], cwd=project, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                 text=True)
+        deadline = time.monotonic() + limit
+        killed = False
+        while repro.poll() is None and time.monotonic() < deadline:
+            pids = _processes(command)
+            if pids and ready():
+                for pid in pids:
+                    os.kill(pid, signal.SIGKILL)
+                killed = True
+                break
+            time.sleep(0.005)
+        ended = repro.poll() is not None
+        if not killed and not ended:
+            repro.kill()
+        repro.wait()
+        log.seek(0)
+        output = log.read()
+    why = "dvc repro ended first" if ended else f"{limit} s passed"
+    assert killed, f"{command} was never seen running ({why}):\n{output}"
     assert repro.returncode != 0, output
 
 

@@ -119,14 +119,6 @@ def _processes(fragment: str) -> list[int]:
     return pids
 
 
-def _val_dice(project: Path, run: str) -> list[float]:
-    tsv = project / "reports" / "train" / run / "plots" / "metrics" / "val" / "dice.tsv"
-    try:
-        return [float(line.split("\t")[1]) for line in tsv.read_text().splitlines()[1:] if line.strip()]
-    except (OSError, IndexError, ValueError):
-        return []
-
-
 def repro_and_kill(project: Path, env: dict, command: str, ready) -> None:
     """Run `dvc repro`, SIGKILL the process running `command` once ready() is true, and wait for DVC to fail."""
     limit = 1200  # only a guard against hanging: before `stages.report` runs, this repro evaluates every model

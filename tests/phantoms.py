@@ -1,9 +1,19 @@
-"""Binary vessel phantoms whose length, width, tortuosity, curvature and branching angles are known."""
+"""Binary vessel phantoms whose length, width, tortuosity, curvature and branching angles are known.
+
+Every phantom is drawn the same on every CPU. A pixel is in or out by a comparison that involves no transcendental
+function evaluated per pixel: integer arithmetic where the shape allows it (arcs, discs), otherwise products and sums
+of scalars, which IEEE arithmetic rounds the same everywhere (numpy dispatches `arctan2`, `hypot`, `sin` ... to
+different kernels by CPU, and their last-bit differences decide pixels that lie exactly on a boundary). Where a
+coordinate must be rounded (the sine wave), the builder refuses a sample that lies within 1e-9 px of a rounding tie.
+"""
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
+
+TIE_GUARD = 1e-9  # px: a rounded coordinate this close to .5 could round either way on another CPU
 
 
 def _grid(size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -35,16 +45,18 @@ def capsule(size: int, start: tuple[float, float], stop: tuple[float, float], wi
     yy, xx = _grid(size)
     p, d = np.asarray(start, float), np.subtract(stop, start)
     t = np.clip(((yy - p[0]) * d[0] + (xx - p[1]) * d[1]) / (d @ d), 0, 1)
-    return np.hypot(yy - p[0] - t * d[0], xx - p[1] - t * d[1]) <= width / 2
+    dy, dx = yy - p[0] - t * d[0], xx - p[1] - t * d[1]
+    return dy * dy + dx * dx <= (width / 2) ** 2
 
 
 def y_junction(angle: float, rotation: float = 0.0, size: int = 256) -> np.ndarray:
-    """A trunk 5 px wide meeting two daughters 3 px wide that leave `angle` degrees apart, all 100 px long."""
+    """A trunk 5 px wide meeting two daughters 3 px wide that leave `angle` degrees apart, all 100 px long from
+    the centre (`Y_ARM`)."""
     centre = np.array([size / 2, size / 2])
 
     def towards(degrees: float) -> np.ndarray:
         a = math.radians(degrees + rotation)
-        return centre + 100 * np.array([-math.cos(a), math.sin(a)])
+        return centre + Y_ARM * np.array([-math.cos(a), math.sin(a)])
 
     mask = capsule(size, centre, towards(180), 5)
     for side in (-1, 1):
@@ -52,33 +64,71 @@ def y_junction(angle: float, rotation: float = 0.0, size: int = 256) -> np.ndarr
     return mask
 
 
-def circular_arc(radius: float, degrees: float, width: float = 3, size: int = 256) -> np.ndarray:
-    """An arc of `degrees` on a circle of `radius` around the image centre, symmetric about the upward direction."""
-    yy, xx = _grid(size)
-    r = np.hypot(yy - size / 2, xx - size / 2)
-    theta = np.arctan2(yy - size / 2, xx - size / 2)
-    off = np.angle(np.exp(1j * (theta + math.pi / 2)))  # angle from straight up, wrapped to (-pi, pi]
-    return (np.abs(r - radius) <= width / 2) & (np.abs(off) <= math.radians(degrees) / 2)
+Y_ARM = 100
+
+
+def _cos_squared(degrees: float) -> Fraction:
+    """cos^2 of an angle as an exact fraction (30, 45, 60, 90, 135 degrees ... give 3/4, 1/2, 1/4, 0, 1/2)."""
+    return Fraction(math.cos(math.radians(degrees)) ** 2).limit_denominator(10_000)
+
+
+def circular_arc(radius: int, degrees: float, width: int = 3, size: int = 256) -> np.ndarray:
+    """An arc of `degrees` on a circle of `radius` around the image centre, symmetric about the upward direction:
+    the pixels whose centre lies within width/2 of the circle and within degrees/2 of straight up, decided in
+    integers (pixels exactly on a cut are in, on both sides alike)."""
+    if size % 2 or int(radius) != radius or int(width) != width:
+        raise ValueError("circular_arc needs an even size and integer radius and width")
+    c = size // 2
+    dy, dx = (g.astype(np.int64) - c for g in np.mgrid[:size, :size])
+    d2, up = dy * dy + dx * dx, -dy
+    ring = ((2 * radius - width) ** 2 <= 4 * d2) & (4 * d2 <= (2 * radius + width) ** 2)
+    half = degrees / 2
+    cos2 = _cos_squared(half)  # within `half` of up: up >= |p| cos(half), squared with its sign
+    if half <= 90:
+        inside = (up >= 0) & (up * up * cos2.denominator >= d2 * cos2.numerator)
+    else:
+        inside = (up >= 0) | (up * up * cos2.denominator <= d2 * cos2.numerator)
+    return ring & inside
+
+
+def arc_tortuosity(degrees: float) -> float:
+    """Arc over chord of a circular arc of `degrees`: phi / (2 sin(phi / 2))."""
+    phi = math.radians(degrees)
+    return phi / (2 * math.sin(phi / 2))
+
+
+def arc_tortuosity_tolerance(radius: float, degrees: float, end_px: float = 1.0, spline: float = 0.005) -> float:
+    """How far a measured arc/chord may be from arc_tortuosity: each end of the measured centreline may sit
+    `end_px` pixels further along or short of the cut (the pixel grid and thinning at a square end), moving phi by
+    end_px / radius per end, times |dT/dphi|; plus the smoothing spline's relative error `spline`."""
+    phi = math.radians(degrees)
+    s, c = math.sin(phi / 2), math.cos(phi / 2)
+    slope = abs((2 * s - phi * c) / (4 * s * s))
+    return slope * 2 * end_px / radius + spline * arc_tortuosity(degrees)
 
 
 def sine_wave(amplitude: float, period: float, cycles: float, width: float = 3, size: int = 256
               ) -> tuple[np.ndarray, float, float]:
-    """A vessel along y = amplitude * sin(2 pi x / period) for `cycles` periods, with its arc length and chord."""
+    """A vessel along y = amplitude * sin(2 pi x / period) for `cycles` periods, with its arc length and chord: discs
+    of `width` stamped at 20,000 samples rounded to the pixel grid."""
     x = np.linspace(0, cycles * period, 20000)
-    y = size / 2 + amplitude * np.sin(2 * math.pi * x / period)
+    y = size / 2 + amplitude * np.array([math.sin(2 * math.pi * v / period) for v in x])
     x = x + (size - cycles * period) / 2
+    for coord in (x, y):
+        if np.any(np.abs(np.abs(coord - np.floor(coord)) - 0.5) < TIE_GUARD):
+            raise ValueError("a sample lies on a rounding tie: the phantom could differ between CPUs")
     mask = np.zeros((size, size), bool)
-    for py, px in zip(y, x):
-        yy, xx = int(round(py)), int(round(px))
-        r = int(math.ceil(width / 2))
-        mask[yy - r:yy + r + 1, xx - r:xx + r + 1] |= _disc(r, width)
+    r = int(math.ceil(width / 2))
+    disc = _disc(r, width)
+    for py, px in zip(np.round(y).astype(int), np.round(x).astype(int)):
+        mask[py - r:py + r + 1, px - r:px + r + 1] |= disc
     arc = float(np.sum(np.hypot(np.diff(x), np.diff(y))))
     return mask, arc, float(np.hypot(x[-1] - x[0], y[-1] - y[0]))
 
 
 def _disc(r: int, width: float) -> np.ndarray:
     yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
-    return np.hypot(yy, xx) <= width / 2
+    return 4 * (yy * yy + xx * xx) <= width * width
 
 
 def sierpinski_triangle(order: int) -> np.ndarray:

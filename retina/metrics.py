@@ -11,7 +11,6 @@ import math
 import numpy as np
 import pandas as pd
 from scipy import stats
-from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
 
 SCORES = ("accuracy", "sensitivity", "specificity", "precision", "f1", "iou", "auc_roc", "auc_pr")
 
@@ -45,13 +44,27 @@ def threshold_scores(tp: int, fp: int, fn: int, tn: int) -> dict[str, float]:
     }
 
 
+def _operating_points(prob: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """True and false positives when thresholding at each distinct score, highest first (one sort; tied scores form
+    one operating point)."""
+    order = np.argsort(prob, kind="stable")[::-1]
+    score, hit = prob[order], truth[order]
+    last = np.r_[np.flatnonzero(score[1:] != score[:-1]), score.size - 1]
+    tps = np.cumsum(hit, dtype=np.int64)[last]
+    return tps, last + 1 - tps
+
+
 def ranking_scores(prob: np.ndarray, truth: np.ndarray) -> dict[str, float]:
-    """AUC-ROC and AUC-PR (average precision) of probabilities against boolean truth; NaN with one class."""
+    """AUC-ROC (trapezoids between operating points: ties count half) and AUC-PR as average precision (precision at
+    each operating point times the recall it adds) of probabilities against boolean truth; NaN with one class."""
     truth = np.asarray(truth, bool).ravel()
     prob = np.asarray(prob, np.float64).ravel()
     if truth.all() or not truth.any():
         return {"auc_roc": math.nan, "auc_pr": math.nan}
-    return {"auc_roc": float(roc_auc_score(truth, prob)), "auc_pr": float(average_precision_score(truth, prob))}
+    tps, fps = _operating_points(prob, truth)
+    tpr, fpr = np.r_[0, tps / tps[-1]], np.r_[0, fps / fps[-1]]
+    return {"auc_roc": float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1])) / 2),
+            "auc_pr": float(np.sum(np.diff(tpr) * tps / (tps + fps)))}
 
 
 def all_scores(prob: np.ndarray, truth: np.ndarray, threshold: float,
@@ -65,17 +78,15 @@ def all_scores(prob: np.ndarray, truth: np.ndarray, threshold: float,
 
 
 def curves(prob: np.ndarray, truth: np.ndarray, points: int = 200) -> dict[str, np.ndarray]:
-    """ROC (fpr, tpr) and PR (recall, precision) curves, each thinned to about `points` points."""
+    """ROC (fpr, tpr from (0, 0) to (1, 1)) and PR (recall, precision from (0, 1)) curves through every operating
+    point, each thinned to about `points` points (the first and last kept)."""
     truth = np.asarray(truth, bool).ravel()
     prob = np.asarray(prob, np.float64).ravel()
-    fpr, tpr, _ = roc_curve(truth, prob)
-    precision, recall, _ = precision_recall_curve(truth, prob)
-
-    def thin(n: int) -> np.ndarray:
-        return np.unique(np.linspace(0, n - 1, min(n, points)).astype(int))
-
-    r, p = thin(len(fpr)), thin(len(recall))
-    return {"fpr": fpr[r], "tpr": tpr[r], "recall": recall[p], "precision": precision[p]}
+    tps, fps = _operating_points(prob, truth)
+    tpr, fpr = np.r_[0, tps / max(tps[-1], 1)], np.r_[0, fps / max(fps[-1], 1)]
+    precision = np.r_[1, tps / (tps + fps)]
+    keep = np.unique(np.linspace(0, len(tpr) - 1, min(len(tpr), points)).astype(int))
+    return {"fpr": fpr[keep], "tpr": tpr[keep], "recall": tpr[keep], "precision": precision[keep]}
 
 
 def bootstrap_ci(values: np.ndarray, resamples: int, seed: int, level: float = 0.95) -> tuple[float, float]:

@@ -52,12 +52,51 @@ def test_perfect_and_inverted_ranking():
     assert ranking_scores(np.array([0.9, 0.8, 0.2, 0.1]), truth)["auc_roc"] == 0.0
 
 
+def _pairwise_auc(prob: np.ndarray, truth: np.ndarray) -> float:
+    """AUC by definition: the share of (positive, negative) pairs ranked right, ties counting half."""
+    pos, neg = prob[truth][:, None], prob[~truth][None, :]
+    return float(((pos > neg).sum() + 0.5 * (pos == neg).sum()) / (pos.size * neg.size))
+
+
+def _average_precision(prob: np.ndarray, truth: np.ndarray) -> float:
+    """Average precision by definition: over each distinct threshold t (highest first), the precision of
+    `prob >= t` times the recall it adds."""
+    total, recall_before = 0.0, 0.0
+    for t in np.unique(prob)[::-1]:
+        pred = prob >= t
+        recall = (pred & truth).sum() / truth.sum()
+        total += (recall - recall_before) * (pred & truth).sum() / pred.sum()
+        recall_before = recall
+    return total
+
+
+@pytest.mark.parametrize("kind", ["continuous", "quantised", "heavily tied"])
+def test_ranking_scores_follow_their_definitions(kind):
+    rng = np.random.default_rng(3)
+    truth = rng.random(600) < 0.2
+    prob = np.clip(truth * 0.25 + rng.random(600) * 0.75, 0, 1)
+    prob = {"continuous": prob, "quantised": np.round(prob * 255) / 255, "heavily tied": np.round(prob * 4) / 4}[kind]
+    got = ranking_scores(prob, truth)
+    assert got["auc_roc"] == pytest.approx(_pairwise_auc(prob, truth), abs=1e-12)
+    assert got["auc_pr"] == pytest.approx(_average_precision(prob, truth), abs=1e-12)
+
+
+def test_roc_curve_through_every_operating_point_has_the_auc_as_its_area():
+    rng = np.random.default_rng(4)
+    truth = rng.random(3000) < 0.15
+    prob = np.round(np.clip(truth * 0.3 + rng.random(3000) * 0.7, 0, 1) * 100) / 100
+    c = curves(prob, truth, points=10**6)
+    assert np.trapezoid(c["tpr"], c["fpr"]) == pytest.approx(ranking_scores(prob, truth)["auc_roc"], abs=1e-12)
+    assert (c["recall"][0], c["precision"][0]) == (0, 1) and c["recall"][-1] == 1
+    assert c["precision"][-1] == pytest.approx(truth.mean())  # everything called vessel
+
+
 def test_curves_run_from_corner_to_corner():
     rng = np.random.default_rng(0)
     truth = rng.random(5000) < 0.1
     c = curves(np.clip(truth * 0.3 + rng.random(5000) * 0.7, 0, 1), truth, points=50)
-    assert c["fpr"][0] == 0 and c["tpr"][-1] == 1 and len(c["fpr"]) <= 50
-    assert np.all(np.diff(c["fpr"]) >= 0)
+    assert c["fpr"][0] == 0 and c["tpr"][0] == 0 and c["fpr"][-1] == 1 and c["tpr"][-1] == 1 and len(c["fpr"]) <= 50
+    assert np.all(np.diff(c["fpr"]) >= 0) and np.all(np.diff(c["tpr"]) >= 0)
 
 
 def test_bootstrap_interval_has_its_stated_coverage():

@@ -25,9 +25,9 @@ def test_summary_gives_mean_and_spread_per_setting_cheapest_first_and_converged_
     lines = body(seed_summary(rows))
     assert [line.split(" | ")[:3] for line in lines] == [["| baseline", "short", "0 1"], ["| baseline", "long", "0 1"],
                                                          ["| silu", "short", "0"]]
-    assert lines[0].split(" | ")[3:6] == ["0.7650 +- 0.0071", "+0.0030 +- 0.0028", "no"]
-    assert lines[1].split(" | ")[3:6] == ["0.7850 +- 0.0071", "+0.0015 +- 0.0007", "yes"]
-    assert lines[2].split(" | ")[3:6] == ["0.7500", "+0.0000", "yes"]
+    assert lines[0].split(" | ")[3:7] == ["3.0", "0.7650 +- 0.0071", "+0.0030 +- 0.0028", "no"]  # 2 s x 90 epochs
+    assert lines[1].split(" | ")[3:7] == ["8.0", "0.7850 +- 0.0071", "+0.0015 +- 0.0007", "yes"]
+    assert lines[2].split(" | ")[3:7] == ["3.0", "0.7500", "+0.0000", "yes"]
 
 
 def test_grid_table_summarises_the_settings_and_lists_each_run_with_its_seed(tmp_path):
@@ -36,7 +36,8 @@ def test_grid_table_summarises_the_settings_and_lists_each_run_with_its_seed(tmp
     second.write_text(json.dumps([row("short", 90, 1, 0.76, 0.005)]))
     text = table([first, second])
     summary, runs = text.split("## Every run")
-    assert len(body(summary)) == 1 and body(summary)[0].startswith("| baseline | short | 0 1 | 0.7650 +- 0.0071 |")
+    assert len(body(summary)) == 1
+    assert body(summary)[0].startswith("| baseline | short | 0 1 | 3.0 | 0.7650 +- 0.0071 |")
     assert sorted(line.split(" | ")[0] for line in body(runs)) == ["| short, seed 0 **(best val)**", "| short, seed 1"]
 
 

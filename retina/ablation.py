@@ -8,10 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
 from retina.atomic import write_text
-from retina.config import Params
-from retina.dvcexp import csv_at, experiments, git
+from retina.config import Params, parse_params
+from retina.dvcexp import csv_at, experiments, git, read_at
 from retina.errors import PipelineError
 from retina.metrics import paired_comparison
 
@@ -20,6 +21,12 @@ PER_IMAGE = "reports/eval/{}/per_image.csv"  # per-image scores of a model's see
 
 def _per_image(rev: str, model: str) -> pd.DataFrame:
     return csv_at(rev, PER_IMAGE.format(model), index_col="image")
+
+
+def committed_params() -> Params:
+    """params.yaml as committed at HEAD: what the committed models were trained with (the work tree may hold an
+    experiment that `dvc exp run` applied)."""
+    return parse_params(yaml.safe_load(read_at("HEAD", "params.yaml")))
 
 
 def collect_cells(params: Params) -> dict[tuple[str, int], tuple[str, pd.DataFrame]]:
@@ -47,13 +54,15 @@ def collect_cells(params: Params) -> dict[tuple[str, int], tuple[str, pd.DataFra
 def write_ablation(params: Params, out: Path) -> str:
     """Write the activation x resolution table and its paired comparisons to `out`; return the text."""
     cells = collect_cells(params)
+    n_images = max((len(df) for _, df in cells.values()), default=0)
     rows = [f"| {act} @ {size} | {source} | {df['fov_f1'].mean():.4f} | {df['fov_auc_roc'].mean():.4f} |"
             for (act, size), (source, df) in sorted(cells.items(), key=lambda kv: (kv[0][0], -kv[0][1]))]
     lines = ["# Activation vs resolution", "",
              "The study changed the activation (ReLU -> SiLU) and the input size (512 -> 256) at once. These runs "
              "separate the two: same width, depth, training settings and seeds; only the named setting differs. "
-             f"Mean of per-image scores of the seed-averaged probabilities ({len(params.seeds)} seeds) on the 20 test "
-             "images, scored at 512x512 inside the field of view.", "",
+             "Mean of per-image scores of the seed-averaged probabilities "
+             f"({len(params.seeds)} seeds) on the {n_images} test images, scored at 512x512 inside the field of "
+             "view.", "",
              "| model | from | F1 (FOV) | AUC-ROC (FOV) |", "|---|---|---|---|", *rows, "",
              "Paired per-image comparisons (second minus first, paired by image id; 95% bootstrap CI; Wilcoxon "
              "signed-rank):", "",

@@ -10,7 +10,7 @@ import numpy as np
 
 from retina.arrays import Arrays, processed_dir, save_arrays
 from retina.atomic import atomic_path
-from retina.dataset import COUNTS, NATIVE_SIZE, list_pairs, verify_pair
+from retina.dataset import NATIVE_SIZE, SPLITS, list_pairs, verify_pair
 from retina.errors import DataError
 from retina.images import binarise, resize_grey
 from retina.model_input import box_array, crop, input_fov, model_input, photograph_fov
@@ -61,7 +61,7 @@ def preprocess(raw: Path, out: Path, inputs: list[tuple[int, str]], val_eyes: in
     """Verify the raw set, split its eyes, and write {train,val,test}/*.npy for each (input size, kind) and the
     native 512 raw (out/512, out/256, out/512-flat, ...) with out/split.json; `out` is replaced only when everything
     succeeds."""
-    native = {split: [verify_pair(p) for p in list_pairs(raw, split)] for split in COUNTS}
+    native = {split: [verify_pair(p) for p in list_pairs(raw, split)] for split in SPLITS}
     fovs = {name: [photograph_fov(image) for image, _ in pairs] for name, pairs in native.items()}
     split = split_eyes(len(native["train"]), val_eyes, seed)
     groups = {"train": ("train", split["train"]), "val": ("train", split["val"]),

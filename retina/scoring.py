@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from retina.atomic import atomic_path
-from retina.arrays import Arrays, load_arrays, processed_dir, quantise
+from retina.arrays import Arrays, dequantise, load_arrays, processed_dir, quantise
 from retina.config import MorphologySettings, run_dir
 from retina.dataset import NATIVE_SIZE
 from retina.drive import ANNOTATOR2
@@ -120,17 +120,19 @@ def evaluate_all(models: list[str], seeds: tuple[int, ...], model_root: Path, da
             probs = []
             for seed in seeds:
                 pred = predict_test(model_root / run_dir(name, seed) / "best.pt", data_root, precision)
-                per_image, pooled = score_images(pred.prob, truth, threshold)
+                stored = quantise(pred.prob)  # scored as stored in data/predictions, so they reproduce every score
+                prob = dequantise(stored)
+                per_image, pooled = score_images(prob, truth, threshold)
                 folder = tmp / run_dir(name, seed)
                 folder.mkdir(parents=True)
                 per_image.to_csv(folder / "per_image.csv", float_format="%.6f")
-                morphology_table(pred.prob > threshold, truth.fov, truth.ids, how).to_csv(
+                morphology_table(prob > threshold, truth.fov, truth.ids, how).to_csv(
                     folder / "morphology.csv", float_format="%.6f")
                 (folder / "metrics.json").write_text(json.dumps({"pooled": pooled, **pred.info}, indent=1) + "\n")
                 (tmp_pred / name).mkdir(parents=True, exist_ok=True)
-                np.save(tmp_pred / f"{run_dir(name, seed)}.npy", quantise(pred.prob))
+                np.save(tmp_pred / f"{run_dir(name, seed)}.npy", stored)
                 rows.append({"model": name, "seed": seed, **{k: pooled[k] for k in SUMMARY_KEYS}, **pred.info})
-                probs.append(pred.prob)
+                probs.append(prob)
                 log.info("%s seed %d: F1 (FOV) %.4f, AUC-ROC %.4f", name, seed, pooled["fov_f1"], pooled["fov_auc_roc"])
             mean_prob = np.mean(probs, axis=0)
             score_images(mean_prob, truth, threshold)[0].to_csv(tmp / name / "per_image.csv", float_format="%.6f")

@@ -1,9 +1,10 @@
 """Run the pipeline's out-of-date training stages several at a time, then record them in dvc.lock as `dvc repro`
-would have: for a machine with room for more than one training (a GPU, many cores), where `dvc repro` runs one.
+would have. It exists because DVC runs one stage at a time: on a machine with room for several trainings (a GPU,
+many cores) that leaves most of it idle.
 
 Each stage runs its own command from dvc.yaml; each that succeeds is committed with `dvc commit` (its deps, params and
-outputs hashed into dvc.lock, its outputs cached), so `dvc repro` afterwards runs only the stages after training and
-`dvc status` reads as after a plain `dvc repro`.
+outputs hashed into dvc.lock), so `dvc repro` afterwards runs only the stages after training and `dvc status` reads
+as after a plain `dvc repro`; the weights and logs are then committed to git like any run's.
 """
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ import hashlib
 import json
 import logging
 import pickle
+import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -15,6 +16,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from dvclive import Live
+from tqdm import tqdm
 
 from retina.arrays import Arrays, load_arrays, processed_dir
 from retina.atomic import atomic_path, write_text
@@ -72,24 +74,6 @@ class Counts:
                 "dice": scores["f1"]}
 
 
-class Progress:
-    """One self-overwriting line per epoch on a terminal; silent otherwise."""
-
-    def __init__(self, label: str, total: int) -> None:
-        self.label, self.total, self.start = label, total, time.perf_counter()
-        self.enabled = sys.stderr.isatty()
-
-    def update(self, done: int, images: int, loss: float) -> None:
-        if self.enabled:
-            rate = images / max(time.perf_counter() - self.start, 1e-9)
-            sys.stderr.write(f"\r{self.label} [{done}/{self.total}] loss {loss:.4f} {rate:.1f} img/s")
-            sys.stderr.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            sys.stderr.write("\n")
-
-
 def fingerprint(spec: ModelSpec, settings: TrainSettings, data_dir: Path) -> str:
     """What a resumed run must share with the interrupted one: model, settings (seed included) and training data."""
     h = hashlib.sha256(json.dumps([asdict(spec), asdict(settings)], sort_keys=True).encode())
@@ -114,13 +98,16 @@ class Trainer:
 
     Outputs: model_dir/best.pt (the weights of the best validation Dice), log_dir (dvclive logs and run.json).
     The resume state holds everything those outputs need, the best weights included, so a run killed at any point
-    and rerun (even after DVC removed its outputs) writes exactly what an uninterrupted run writes.
+    and rerun (even after DVC removed its outputs) writes exactly what an uninterrupted run writes. The logs are
+    written beside the resume state and replace log_dir only when the run ends: until then the previous run's
+    outputs (committed to git) stay in place, whatever stops this one.
     """
 
     def __init__(self, spec: ModelSpec, settings: TrainSettings, data_root: Path, model_dir: Path, log_dir: Path,
                  resume_file: Path) -> None:
         self.spec, self.settings = spec, settings
         self.model_dir, self.log_dir, self.resume_file = Path(model_dir), Path(log_dir), Path(resume_file)
+        self.scratch_logs = self.resume_file.with_name(self.resume_file.stem + "-logs")
         folder = processed_dir(data_root, spec.image_size, spec.input)
         self.train_data, self.val_data = load_arrays(folder / "train"), load_arrays(folder / "val")
         self.fingerprint = fingerprint(spec, settings, folder / "train")
@@ -174,7 +161,9 @@ class Trainer:
         self.model.train()
         counts = Counts()
         order = torch.randperm(len(self.images), generator=self.gen)
-        progress = Progress(f"{self.spec.name} seed {s.seed} epoch {epoch + 1}/{s.epochs}", self.steps_per_epoch)
+        label = f"{self.spec.name} seed {s.seed} epoch {epoch + 1}/{s.epochs}"
+        progress = tqdm(total=self.steps_per_epoch, desc=label, unit="step", leave=False,
+                        disable=not sys.stderr.isatty())  # a progress bar on a terminal only
         for step in range(self.steps_per_epoch):
             idx = order[step * s.batch_size:(step + 1) * s.batch_size]
             images, target = random_crop(self.images[idx], self.masks[idx], s.crop, self.gen)
@@ -195,7 +184,8 @@ class Trainer:
             self.opt.step()
             self.sched.step()
             counts.add(logits.detach().float(), target, loss.item(), terms["bce"].item())
-            progress.update(step + 1, (step + 1) * s.batch_size, counts.loss_sum / counts.batches)
+            progress.set_postfix(loss=f"{counts.loss_sum / counts.batches:.4f}", refresh=False)
+            progress.update()
         progress.close()
         return counts.summary()
 
@@ -207,7 +197,8 @@ class Trainer:
         """Train for settings.epochs (resuming if possible); write best.pt, the dvclive logs and run.json."""
         start_epoch = self._try_resume()
         started = time.perf_counter()
-        with Live(str(self.log_dir), dvcyaml=None, save_dvc_exp=False, report=None) as live:
+        shutil.rmtree(self.scratch_logs, ignore_errors=True)
+        with Live(str(self.scratch_logs), dvcyaml=None, save_dvc_exp=False, report=None) as live:
             for row in self.history:  # replay the epochs of an interrupted run so the logs are whole
                 self._log(live, row)
             for epoch in range(start_epoch, self.settings.epochs):
@@ -227,15 +218,21 @@ class Trainer:
                          self.settings.epochs, time.perf_counter() - t0,
                          " ".join(f"{k} {v:.4f}" for k, v in row.items()))
             live.summary["best"] = {"val_dice": self.best["val/dice"], "epoch": self.best["epoch"]}
-        save_checkpoint(self.model_dir / BEST, self.best["state_dict"], self.spec, seed=self.settings.seed,
-                        epoch=self.best["epoch"], val_dice=self.best["val/dice"])
         self._write_run_info(time.perf_counter() - started, start_epoch)
-        missing = [p for p in (self.model_dir / BEST, self.log_dir / "metrics.json", self.log_dir / "run.json")
-                   if not p.is_file()]
+        missing = [p for p in (self.scratch_logs / "metrics.json", self.scratch_logs / "run.json") if not p.is_file()]
         if missing:
             raise TrainingError(f"{self.spec.name}: training ended without {missing[0]}; the resume state is kept")
+        save_checkpoint(self.model_dir / BEST, self.best["state_dict"], self.spec, seed=self.settings.seed,
+                        epoch=self.best["epoch"], val_dice=self.best["val/dice"])
+        with atomic_path(self.log_dir) as tmp:
+            shutil.move(self.scratch_logs, tmp)
         self.resume_file.unlink(missing_ok=True)
         return self.history[-1]
+
+    @property
+    def epochs_done(self) -> int:
+        """Epochs completed (and kept in the resume state) so far."""
+        return len(self.history)
 
     def _log(self, live: Live, row: dict[str, float]) -> None:
         for key, value in row.items():
@@ -252,4 +249,4 @@ class Trainer:
                 "machine": describe(self.device), "bf16": self.bf16, "train_seconds": round(seconds, 1),
                 "resumed_after_epoch": resumed_from, "epochs": self.settings.epochs,
                 "seconds_per_epoch": round(seconds / max(self.settings.epochs - resumed_from, 1), 2)}
-        write_text(self.log_dir / "run.json", json.dumps(info, indent=1) + "\n")
+        write_text(self.scratch_logs / "run.json", json.dumps(info, indent=1) + "\n")

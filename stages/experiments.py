@@ -13,15 +13,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from retina.ablation import write_ablation
+from retina.ablation import committed_params, write_ablation
 from retina.cli import run_main
-from retina.config import load_params
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("reports/experiments.md"))
-    print(write_ablation(load_params(), parser.parse_args().out))
+    print(write_ablation(committed_params(), parser.parse_args().out))
 
 
 if __name__ == "__main__":

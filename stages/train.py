@@ -2,14 +2,16 @@
 
     python -m stages.train MODEL --seed K [--data data/processed] [--models models] [--logs reports/train]
 
-Writes models/MODEL/seedK/best.pt and reports/train/MODEL/seedK/ (dvclive logs, run.json). A run killed at any
-point resumes from its last completed epoch when rerun (state in models/.resume/MODEL-seedK.pt), even after DVC
-has removed the stage's outputs, and ends with the same files and metrics as an uninterrupted run.
+Writes models/MODEL/seedK/best.pt (the weights, tracked by git) and reports/train/MODEL/seedK/ (dvclive logs,
+run.json), both replaced only when the run ends. A run stopped at any point (Ctrl-C, a kill) resumes from its last
+completed epoch when rerun (state in models/.resume/MODEL-seedK.pt) and ends with the same files and metrics as an
+uninterrupted run.
 """
 from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 
 from retina.cli import run_main
@@ -30,9 +32,18 @@ def main() -> None:
     params = load_params()
     spec = model_spec(params, args.model)
     run = run_dir(spec.name, args.seed)
-    trainer = Trainer(spec, params.train_settings(spec.name, args.seed), args.data, args.models / run, args.logs / run,
-                      args.models / ".resume" / f"{run.replace('/', '-')}.pt")
-    log.info("%s done: %s", run, trainer.fit())
+    resume = args.models / ".resume" / f"{run.replace('/', '-')}.pt"
+    trainer = None
+    try:
+        trainer = Trainer(spec, params.train_settings(spec.name, args.seed), args.data, args.models / run,
+                          args.logs / run, resume)
+        log.info("%s done: %s", run, trainer.fit())
+    except KeyboardInterrupt:
+        reached = f"had completed {trainer.epochs_done} of {trainer.settings.epochs} epochs" if trainer else \
+            "was still loading its data"
+        print(f"interrupted: {run} {reached}, kept in {resume}; its committed weights and logs are unchanged. "
+              "`dvc repro` resumes it.", file=sys.stderr)
+        sys.exit(130)
 
 
 if __name__ == "__main__":

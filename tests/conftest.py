@@ -15,14 +15,14 @@ import yaml
 from retina.config import ModelSpec, load_params
 from retina.inference import save_checkpoint
 from retina.model import UNet
-from tests.synthetic import write_dataset
+from tests.synthetic import write_dataset, write_drive_second_annotator, write_labelled_set
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
 def synthetic_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A complete synthetic set (80 train / 20 test, 512x512) in the Kaggle layout; treat as read-only."""
+    """A small synthetic set (tests.synthetic.COUNTS, 512x512) in the Kaggle layout; treat as read-only."""
     return write_dataset(tmp_path_factory.mktemp("synthetic") / "Data")
 
 
@@ -72,8 +72,13 @@ def sh(cwd: Path, *args: str, env: dict) -> str:
 
 
 @pytest.fixture(scope="session")
-def env(synthetic_source) -> dict:
-    return {**os.environ, "RETINA_DATA": str(synthetic_source), "RETINA_DRIVE": "",
+def env(synthetic_source, tmp_path_factory) -> dict:
+    """The tiny project's environment: the synthetic set, a DRIVE-layout second annotator of its test images and a
+    small labelled set from 'another camera', so every optional part of the pipeline runs."""
+    drive = write_drive_second_annotator(tmp_path_factory.mktemp("drive"), synthetic_source)
+    other = write_labelled_set(tmp_path_factory.mktemp("other-camera") / "set")
+    return {**os.environ, "RETINA_DATA": str(synthetic_source), "RETINA_DRIVE": str(drive),
+            "RETINA_CROSS_CAMERA": str(other),
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
             "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
 
@@ -91,6 +96,7 @@ def source_repo(tmp_path_factory, env) -> Path:
     params.update(TINY)
     params["train"].update({"epochs": 6, "crop": 0, "device": "cpu", "precision": "fp32"})
     params["evaluate"]["bootstrap"] = 200
+    params["data"]["val_eyes"] = 1  # of the synthetic set's 4 eyes
     (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     sh(work, "git", "init", "-q", env=env)
     sh(work, "git", "add", "-A", env=env)
@@ -111,7 +117,20 @@ def clone(source: Path, dest: Path, env: dict) -> Path:
 
 @pytest.fixture(scope="session")
 def project(source_repo, tmp_path_factory, env) -> Path:
-    """A clone of the tiny project after one uninterrupted `dvc repro` (tests that change it work on a copy)."""
+    """A clone of the tiny project after one uninterrupted `dvc repro`, its results (weights included) committed to
+    git; tests that change it work on a copy or a clone."""
     work = clone(source_repo, tmp_path_factory.mktemp("reference") / "project", env)
     sh(work, "dvc", "repro", env=env)
+    sh(work, "git", "add", "-A", env=env)
+    sh(work, "git", "commit", "-qm", "results", env=env)
     return work
+
+
+END_TO_END = {"project", "source_repo", "env"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the tests that run DVC on the tiny project as `pipeline`: `pytest -m "not pipeline"` leaves them out."""
+    for item in items:
+        if END_TO_END & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.pipeline)

@@ -9,6 +9,7 @@ from scipy import ndimage as ndi
 
 SIZE = 512
 RADIUS = 220
+COUNTS = {"train": 16, "test": 4}  # 4 eyes x 4 stored copies, and 4 test images: enough to exercise every step
 
 
 def fundus(seed: int, size: int = SIZE) -> tuple[np.ndarray, np.ndarray]:
@@ -32,7 +33,7 @@ def fundus(seed: int, size: int = SIZE) -> tuple[np.ndarray, np.ndarray]:
 
 def write_dataset(root: Path, counts: dict[str, int] | None = None, size: int = SIZE) -> Path:
     """Write a synthetic set as root/{train,test}/{image,mask}/<n>.png; train images come in 4 copies per eye."""
-    counts = counts or {"train": 80, "test": 20}
+    counts = counts or COUNTS
     for split, n in counts.items():
         for kind in ("image", "mask"):
             (root / split / kind).mkdir(parents=True, exist_ok=True)
@@ -44,4 +45,35 @@ def write_dataset(root: Path, counts: dict[str, int] | None = None, size: int = 
                 img, mask = op(img), op(mask)
             Image.fromarray(np.ascontiguousarray(img)).save(root / split / "image" / f"{i}.png")
             Image.fromarray(np.ascontiguousarray(mask)).save(root / split / "mask" / f"{i}.png")
+    return root
+
+
+def _second_opinion(mask: np.ndarray) -> np.ndarray:
+    """A second annotator's reading of a binary mask: the vessels drawn a pixel wider on their upper-left side."""
+    return mask | np.roll(mask, -1, axis=0) | np.roll(mask, -1, axis=1)
+
+
+def write_drive_second_annotator(root: Path, source: Path) -> Path:
+    """A DRIVE-layout folder (test/2nd_manual/<k+1>_manual2.gif, palette GIFs of {0, 1}) whose second annotator
+    differs from the synthetic set's test masks by one pixel of width."""
+    folder = root / "test" / "2nd_manual"
+    folder.mkdir(parents=True)
+    for path in sorted((source / "test" / "mask").glob("*.png")):
+        first = np.asarray(Image.open(path)) > 127
+        img = Image.fromarray(_second_opinion(first).astype(np.uint8), mode="P")
+        img.putpalette([0, 0, 0, 255, 255, 255] + [0] * 762)
+        img.save(folder / f"{int(path.stem) + 1:02d}_manual2.gif")
+    return root
+
+
+def write_labelled_set(root: Path, n: int = 3, size: int = 96) -> Path:
+    """Another camera's labelled set in the STARE layout (images/, labels-ah/, labels-vk/ <name>.png) whose two
+    annotators differ."""
+    for k in range(n):
+        image, mask = fundus(k, size=size)
+        first = mask > 127
+        for folder, array in (("images", image), ("labels-ah", first.astype(np.uint8) * 255),
+                              ("labels-vk", _second_opinion(first).astype(np.uint8) * 255)):
+            (root / folder).mkdir(parents=True, exist_ok=True)
+            Image.fromarray(array).save(root / folder / f"im{k}.png")
     return root

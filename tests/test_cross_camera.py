@@ -19,18 +19,13 @@ from retina.inference import load_checkpoint
 from retina.metrics import all_scores
 from retina.photos import predict_files, predict_photograph
 from tests.conftest import MODELS, ROOT
-from tests.synthetic import fundus
+from tests.synthetic import write_labelled_set
 
 STARE = ROOT.parent / "shared" / "data" / "stare"
 
 
 def _labelled_set(root: Path, n: int = 3) -> Path:
-    for k in range(n):
-        image, mask = fundus(k, size=96)
-        for folder, array in (("images", image), ("labels-ah", mask), ("labels-vk", mask)):
-            (root / folder).mkdir(parents=True, exist_ok=True)
-            Image.fromarray(array).save(root / folder / f"im{k}.png")
-    return root
+    return write_labelled_set(root, n, size=96)
 
 
 def test_stage_without_a_set_is_skipped_cleanly(tmp_path):
@@ -42,9 +37,14 @@ def test_stage_without_a_set_is_skipped_cleanly(tmp_path):
 
 
 def test_a_set_is_read_with_both_annotators(tmp_path):
-    data = read_labelled_set(_labelled_set(tmp_path / "set"))
+    root = _labelled_set(tmp_path / "set")
+    data = read_labelled_set(root)
     assert data.names == ["im0", "im1", "im2"] and data.second is not None
     assert data.images[0].shape == (96, 96, 3) and data.reference[0].dtype == bool
+    for k, name in enumerate(data.names):  # each annotator read from its own folder
+        for folder, masks in (("labels-ah", data.reference), ("labels-vk", data.second)):
+            assert np.array_equal(masks[k], np.asarray(Image.open(root / folder / f"{name}.png")) > 127)
+        assert data.second[k].sum() > data.reference[k].sum()
 
 
 @pytest.mark.parametrize("damage, message", [

@@ -16,6 +16,7 @@ from retina.dataset import verify_dataset
 from retina.errors import DataError, SourceError
 from retina.sources import import_dataset
 from tests.conftest import ROOT
+from tests.synthetic import COUNTS
 
 REFERENCE = ROOT / "data" / "reference.sha256"
 
@@ -38,14 +39,14 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 def test_download_copies_and_writes_manifest(raw: Path):
     images = sorted((raw / "train" / "image").glob("*.png"))
-    assert len(images) == 80 and len(list((raw / "test" / "mask").glob("*.png"))) == 20
+    assert len(images) == COUNTS["train"] and len(list((raw / "test" / "mask").glob("*.png"))) == COUNTS["test"]
     lines = (raw / "manifest.sha256").read_text().splitlines()
-    assert len(lines) == 200 and all(len(line.split()[0]) == 64 for line in lines)
+    assert len(lines) == 2 * sum(COUNTS.values()) and all(len(line.split()[0]) == 64 for line in lines)
 
 
 def test_reference_mismatch_warns_or_fails_when_strict(synthetic_source, tmp_path):
     problems = download(synthetic_source, tmp_path / "raw")
-    assert len(problems) == 200  # the synthetic files differ from the real set's reference checksums
+    assert len(problems) == 200  # one per file of the real set: differs (the synthetic ones) or missing
     with pytest.raises(DataError, match="strict"):
         download(synthetic_source, tmp_path / "raw2", strict=True)
     assert not (tmp_path / "raw2").exists()
@@ -64,7 +65,7 @@ def test_zip_source_with_data_level(synthetic_source, tmp_path):
         for p in synthetic_source.rglob("*.png"):
             zf.write(p, Path("Data") / p.relative_to(synthetic_source))
     download(archive, tmp_path / "raw")
-    assert len(list((tmp_path / "raw").rglob("*.png"))) == 200
+    assert len(list((tmp_path / "raw").rglob("*.png"))) == 2 * sum(COUNTS.values())
 
 
 def _damage_missing_mask(src: Path) -> Path:
@@ -87,7 +88,7 @@ def _damage_mask_size(src: Path) -> Path:
 
 def _damage_wrong_count(src: Path) -> Path:
     for kind in ("image", "mask"):
-        (src / "test" / kind / "19.png").unlink()
+        (src / "test" / kind / "2.png").unlink()
     return src / "test"
 
 
@@ -104,7 +105,7 @@ def _damage_rgba(src: Path) -> Path:
 
 
 def _damage_empty_mask(src: Path) -> Path:
-    path = src / "test" / "mask" / "4.png"
+    path = src / "test" / "mask" / "3.png"
     Image.fromarray(np.zeros((512, 512), np.uint8)).save(path)
     return path
 
@@ -119,7 +120,7 @@ def _damage_odd_name(src: Path) -> Path:
     (_damage_missing_mask, "file is missing"),
     (_damage_corrupt_png, "not a readable image"),
     (_damage_mask_size, "size is 256x256; expected 512x512"),
-    (_damage_wrong_count, "expected 20 pairs"),
+    (_damage_wrong_count, "without gaps; 2.png missing"),
     (_damage_greyscale, "greyscale"),
     (_damage_rgba, "colour with alpha"),
     (_damage_empty_mask, "no vessel pixel"),
@@ -166,7 +167,7 @@ def test_split_keeps_each_eye_on_one_side():
 @pytest.fixture
 def processed(raw, tmp_path) -> Path:
     out = tmp_path / "processed"
-    preprocess(raw, out, [(512, "raw"), (128, "raw"), (128, "raw"), (128, "flat")], val_eyes=4, seed=0)
+    preprocess(raw, out, [(512, "raw"), (128, "raw"), (128, "raw"), (128, "flat")], val_eyes=1, seed=0)
     return out
 
 
@@ -175,7 +176,7 @@ def test_preprocess_shapes_ranges_and_split(processed):
     assert sorted(p.name for p in out.iterdir()) == ["128", "128-flat", "512", "split.json"]
     record = read_split_json(out)
     for size, folder in ((128, "128"), (512, "512"), (128, "128-flat")):
-        for split, n in (("train", 64), ("val", 16), ("test", 20)):
+        for split, n in (("train", COUNTS["train"] - 4), ("val", 4), ("test", COUNTS["test"])):
             a = load_arrays(out / folder / split)
             assert a.images.shape == (n, size, size, 3) and a.images.dtype == np.uint8
             assert a.masks.shape == a.fov.shape == (n, size, size)
@@ -185,7 +186,7 @@ def test_preprocess_shapes_ranges_and_split(processed):
             if split != "test":
                 assert list(a.ids) == record[split]
     val_eyes = {i // 4 for i in record["val"]}
-    assert not val_eyes & {i // 4 for i in record["train"]} and len(val_eyes) == 4
+    assert not val_eyes & {i // 4 for i in record["train"]} and len(val_eyes) == 1
 
 
 def test_soft_masks_keep_the_vessel_fraction_that_binarising_loses(processed):
@@ -210,7 +211,7 @@ def test_fov_covers_disc_not_corners(processed):
 
 def test_preprocess_is_byte_identical_on_rerun(processed, raw, tmp_path):
     out = processed
-    preprocess(raw, tmp_path / "again", [(512, "raw"), (128, "raw"), (128, "flat")], val_eyes=4, seed=0)
+    preprocess(raw, tmp_path / "again", [(512, "raw"), (128, "raw"), (128, "flat")], val_eyes=1, seed=0)
     assert snapshot(out) == snapshot(tmp_path / "again")
 
 

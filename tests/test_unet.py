@@ -17,6 +17,29 @@ def test_forward_shape(activation, attention, size):
     assert out.shape == (2, 1, size, size) and torch.isfinite(out).all()
 
 
+def test_the_activation_named_is_the_one_applied():
+    """Same weights, another activation: another output; and each activation layer computes its own function."""
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 32, 32)
+    nets = {a: UNet(width=4, depth=2, activation=a).eval() for a in ACTIVATIONS}
+    weights = nets["relu"].state_dict()
+    outputs = {}
+    for name, net in nets.items():
+        net.load_state_dict(weights)
+        outputs[name] = net(x)
+    for a in ACTIVATIONS:
+        for b in ACTIVATIONS:
+            if a < b:
+                assert not torch.allclose(outputs[a], outputs[b], atol=1e-4), (a, b)
+    z = torch.linspace(-3, 3, 61)
+    expected = {"relu": z.clamp(min=0), "silu": z * torch.sigmoid(z), "leaky_relu": torch.where(z > 0, z, 0.01 * z),
+                "gelu": 0.5 * z * (1 + torch.erf(z / 2 ** 0.5))}
+    for name in ACTIVATIONS:
+        assert torch.allclose(make_activation(name)(z.clone()), expected[name], atol=1e-6), name
+        acts = [m for m in nets[name].modules() if type(m) is type(make_activation(name))]
+        assert len(acts) == 2 * (2 * 2 + 1)  # two per conv block, nothing else
+
+
 def test_rectangular_and_deeper_inputs():
     assert UNet(width=4, depth=4)(torch.rand(1, 3, 32, 48)).shape == (1, 1, 32, 48)
 

@@ -6,7 +6,7 @@ Each model of params.yaml trains for --epochs epochs exactly as its train stage 
 precision, layout, crops, augmentation and validation every train.val_every epochs), in a scratch folder; its
 seconds per epoch times the model's schedule times the number of training seeds is its share of the full repro.
 --precision overrides train.precision, to set fp32 beside the default's bf16 on the same machine. Where the full run
-is out of reach (a day on an AVX2-only CPU), this is the measurement behind the README's prediction. Needs
+is out of reach (a day on an AVX2-only CPU), this is the measurement behind the README's time table. Needs
 `dvc repro preprocess`.
 """
 from __future__ import annotations

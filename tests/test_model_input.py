@@ -32,10 +32,16 @@ def eye() -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_raw_input_is_the_whole_photograph_resized(eye):
+    """The study's input: the whole photograph, neither framed nor cropped nor shifted, whatever its FOV."""
     image = eye[0]
     x, box = model_input(image, photograph_fov(image), "raw", SIZE)
-    assert box == Box(0, 0, 512, 512)
-    assert np.array_equal(x, np.round(resize_image(image, SIZE) * 255).astype(np.uint8))
+    assert box == Box(0, 0, 512, 512) and x.shape == (SIZE, SIZE, 3) and x.dtype == np.uint8
+    blocks = image.reshape(SIZE, 4, SIZE, 4, 3).mean(axis=(1, 3))  # 512 -> 128: each pixel the mean of 4x4
+    assert np.abs(x - blocks).mean() < 2 and np.corrcoef(x.ravel(), blocks.ravel())[0, 1] > 0.995
+    shifted = np.abs(x[:, 2:] - blocks[:, :-2]).mean()  # what a 2-pixel shift would cost: far more
+    assert shifted > 3 * np.abs(x - blocks).mean()
+    no_fov, _ = model_input(image, np.zeros(image.shape[:2], bool), "raw", SIZE)
+    assert np.array_equal(no_fov, x)
 
 
 @pytest.mark.parametrize("kind", ["framed", "flat", "clahe"])

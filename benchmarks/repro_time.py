@@ -1,6 +1,7 @@
 """What the full `dvc repro` trains for on this machine, predicted from a few real epochs of every model.
 
     python -m benchmarks.repro_time [--epochs 4] [--models baseline silu256 ...] [--precision fp32] [--data ...]
+                                    [--width 8] [--depth 3]
 
 Each model of params.yaml trains for --epochs epochs exactly as its train stage would (retina.trainer: the same
 precision, layout, crops, augmentation and validation every train.val_every epochs), in a scratch folder; its
@@ -23,12 +24,14 @@ from retina.machine import describe
 from retina.trainer import Trainer
 
 
-def seconds_per_epoch(params: Params, name: str, epochs: int, precision: str, data: Path, scratch: Path) -> float:
+def seconds_per_epoch(params: Params, name: str, epochs: int, precision: str, data: Path, scratch: Path,
+                      **model: int) -> float:
     """Seconds per epoch of `name` trained for `epochs` in `precision` as its stage trains it (the Trainer's own
-    run.json figure)."""
+    run.json figure); `model` overrides the network's width or depth."""
     settings = dataclasses.replace(params.train_settings(name, params.seeds[0]), epochs=epochs, precision=precision)
     run = scratch / name
-    trainer = Trainer(params.models[name], settings, data, run / "model", run / "logs", run / "resume.pt")
+    spec = dataclasses.replace(params.models[name], **model)
+    trainer = Trainer(spec, settings, data, run / "model", run / "logs", run / "resume.pt")
     trainer.fit()
     return json.loads((run / "logs" / "run.json").read_text())["seconds_per_epoch"]
 
@@ -43,16 +46,19 @@ def main() -> None:
     parser.add_argument("--precision", choices=PRECISIONS, default=params.train.precision,
                         help="train.precision for the timed runs (default: params.yaml's)")
     parser.add_argument("--data", type=Path, default=Path("data/processed"))
+    parser.add_argument("--width", type=int, help="model.width for the timed runs (default: params.yaml's)")
+    parser.add_argument("--depth", type=int, help="model.depth for the timed runs (default: params.yaml's)")
     args = parser.parse_args()
+    model = {k: v for k, v in (("width", args.width), ("depth", args.depth)) if v is not None}
     seeds = len(params.seeds)
     device = select_device(params.train.device)
     print(f"{describe(device)}; precision {args.precision} ({'bf16' if use_bf16(args.precision, device) else 'fp32'} "
-          f"in effect); {args.epochs} epochs timed per model")
+          f"in effect); {args.epochs} epochs timed per model; {model or 'the network of params.yaml'}")
     print(f"{'model':<15}{'s/epoch':>9}{'epochs':>8}{'seeds':>6}{'predicted h':>13}")
     total = 0.0
     with tempfile.TemporaryDirectory(prefix="repro-time-") as scratch:
         for name in args.models:
-            rate = seconds_per_epoch(params, name, args.epochs, args.precision, args.data, Path(scratch))
+            rate = seconds_per_epoch(params, name, args.epochs, args.precision, args.data, Path(scratch), **model)
             hours = rate * params.models[name].epochs * seeds / 3600
             total += hours
             print(f"{name:<15}{rate:>9.2f}{params.models[name].epochs:>8}{seeds:>6}{hours:>13.2f}", flush=True)

@@ -11,7 +11,6 @@ from scipy import ndimage as ndi
 from skimage import transform
 
 from retina.augment import camera_shift
-from retina.images import resize_image
 from retina.model_input import Box, crop, input_box, model_input, photograph_fov, to_photograph
 from tests.synthetic import fundus
 

@@ -6,9 +6,9 @@ each row's seconds are then one run's real cost on that CPU; on a GPU, jobs side
     python -m benchmarks.budget_grid table /tmp/grid/rows.json [more rows.json ...] > reports/budget_gpu.md
 
 Each job trains one study model (params.yaml otherwise) with the setting's overrides of model.width, train.epochs,
-train.lr, train.loss or train.batch_size, as the train stage would (retina.trainer), then scores its best checkpoint
+train.lr, train.loss or train.batch_size, as the train stage would (retina.train.trainer), then scores its best checkpoint
 as the evaluate stage does: test images at 512 inside the FOV. The rows have the columns of `python -m stages.budget`
-(retina.sweep), so the table reads like reports/budget.md, with each setting's mean +- sd over seeds added. Choose
+(retina.report.budget), so the table reads like reports/budget.md, with each setting's mean +- sd over seeds added. Choose
 on the validation columns; the test columns are reported beside them, never used to choose. Train seconds of jobs
 that shared a GPU are the machine's throughput divided among them, not one run's cost. Needs `dvc repro preprocess`.
 """
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+from dataclasses import astuple
 import json
 import time
 from pathlib import Path
@@ -23,14 +24,15 @@ from pathlib import Path
 import pandas as pd
 
 from benchmarks.grid import dispatch, run_jobs
-from retina.arrays import load_arrays, processed_dir
+from retina.data.arrays import load_arrays, processed_dir
 from retina.config import load_params, run_dir
-from retina.dataset import NATIVE_SIZE
+from retina.data.dataset import NATIVE_SIZE
 from retina.machine import describe
-from retina.scoring import predict_test, score_images
-from retina.statistics import last_quarter_gain
-from retina.sweep import budget_table, seed_summary
-from retina.trainer import Trainer
+from retina.evaluate.runs import score_runs
+from retina.evaluate.scoring import predict_test, score_images
+from retina.evaluate.statistics import last_quarter_gain
+from retina.report.budget import budget_table, seed_summary
+from retina.train.trainer import train_scratch
 
 # name: overrides of the model (width, depth) and train (the rest) settings of params.yaml
 SETTINGS = {
@@ -45,27 +47,29 @@ SETTINGS = {
     "w8-d3-e90": {"width": 8, "depth": 3, "epochs": 90}, "w8-e90-lr5": {"width": 8, "epochs": 90, "lr": 0.005},
     "w8-e45-lr5": {"width": 8, "epochs": 45, "lr": 0.005},
 }
-MODEL_KEYS = ("width", "depth")  # the rest override train settings
+ARCHITECTURE_KEYS = ("width", "depth")  # the rest override train settings
 MODELS = ("baseline", "silu256")
 
 
 def run_one(job: tuple[str, str, int, str, str, int]) -> dict:
-    """Train one model for one seed with one setting's overrides; its row for retina.sweep's tables."""
+    """Train one model for one seed with one setting's overrides; its row for retina.report.budget's tables."""
     setting, model, seed, data, out, jobs = job
     params = load_params()
     overrides = dict(SETTINGS[setting])
     base = params.models[model]
-    spec = dataclasses.replace(base, **{k: overrides.pop(k) for k in MODEL_KEYS if k in overrides},
+    spec = dataclasses.replace(base, **{k: overrides.pop(k) for k in ARCHITECTURE_KEYS if k in overrides},
                                epochs=overrides.get("epochs", base.epochs))
     settings = dataclasses.replace(params.train, seed=seed, **overrides)
     run = Path(out) / setting / run_dir(model, seed)
     started = time.perf_counter()
-    trainer = Trainer(spec, settings, Path(data), run / "model", run / "logs", run / "resume.pt")
-    trainer.fit()
+    trainer = train_scratch(spec, settings, Path(data), run)
     seconds = time.perf_counter() - started
     truth = load_arrays(processed_dir(Path(data), NATIVE_SIZE) / "test")
-    pred = predict_test(run / "model" / "best.pt", Path(data), settings.precision, settings.device)
-    _, pooled = score_images(pred.prob, truth, params.threshold)
+    checkpoint = run / "model" / "best.pt"
+    [scored] = next(score_runs([model], [seed],
+                               lambda *_: astuple(predict_test(checkpoint, Path(data), settings.precision)),
+                               lambda prob: score_images(prob, truth, params.threshold)))
+    pooled = scored.pooled
     info = json.loads((run / "logs" / "run.json").read_text())
     row = {"experiment": setting, "model": model, "seed": seed, "width": spec.width, "depth": spec.depth,
            "epochs": settings.epochs,
@@ -92,7 +96,7 @@ def run(args: argparse.Namespace) -> None:
 
 
 def table(files: list[Path]) -> str:
-    """The Markdown page: per model, the seeds' mean +- sd of each setting, then every run (retina.sweep)."""
+    """The Markdown page: per model, the seeds' mean +- sd of each setting, then every run (retina.report.budget)."""
     rows = [row for f in files for row in json.loads(f.read_text())]
     return "\n".join([
         "# Training budget sweep", "",

@@ -1,12 +1,12 @@
 """Which input handling and augmentation make the best study architecture travel to other cameras: every candidate
-(input kind x camera augmentation, retina.model_input / retina.augment) trained like the study's models (params.yaml
+(input kind x camera augmentation, retina.data.model_input / retina.train.augment) trained like the study's models (params.yaml
 `train`) for several seeds, scored on the validation eyes (F1 and AUC-ROC inside the FOV, mapped back to 512x512)
 and on a labelled set from another camera (STARE: F1 and AUC-ROC inside the found FOV, through predict's path).
 
     python -m benchmarks.camera_robust run --raw data/raw --cross ../shared/data/stare --out /tmp/robust [--jobs 4]
     python -m benchmarks.camera_robust table /tmp/robust/rows.json > reports/camera_robust.md
 
-(The committed table: reports/camera_robust.json, the rows of two such runs on a lent H100, one per seed, and of two
+(The committed table: reports/camera_robust.json, the rows of two such runs on an H100 GPU, one per seed, and of two
 more seeds of the raw input on a 2-core AMX CPU.)
 
 Choose on these columns (validation eyes and the cross-camera set); the DRIVE test set is not read.
@@ -23,19 +23,21 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.grid import dispatch, run_jobs
-from retina.arrays import load_arrays, processed_dir, save_arrays
+from retina.data.arrays import load_arrays, processed_dir, save_arrays
 from retina.config import BASELINE, load_params
-from retina.cross_camera import read_labelled_set
-from retina.dataset import NATIVE_SIZE, list_pairs, verify_pair
-from retina.inference import load_checkpoint, predict_proba, select_device
+from retina.evaluate.cross_camera import read_labelled_set
+from retina.data.dataset import NATIVE_SIZE, list_pairs, verify_pair
+from retina.train.batched_prediction import predict_proba
+from retina.train.checkpoint import load_checkpoint
+from retina.train.device import select_device
 from retina.machine import describe
 from retina.metrics import all_scores
-from retina.model_input import photograph_fov, to_photograph
-from retina.photos import predict_photograph
-from retina.preparation import build_arrays, split_eyes
-from retina.statistics import last_quarter_gain
-from retina.sweep import mean_pm
-from retina.trainer import Trainer
+from retina.data.model_input import photograph_fov, to_photograph
+from retina.predict.predict import predict_photograph
+from retina.data.preparation import build_arrays, split_eyes
+from retina.evaluate.statistics import last_quarter_gain
+from retina.report.budget import mean_pm
+from retina.train.trainer import train_scratch
 
 CANDIDATES = {  # name: (input kind, camera augmentation)
     "raw": ("raw", False), "framed": ("framed", False), "flat": ("flat", False), "clahe": ("clahe", False),
@@ -65,12 +67,11 @@ def run_one(job: tuple[str, int, str, str, str]) -> dict:
     settings = dataclasses.replace(params.train, seed=seed)
     run = Path(out) / "runs" / f"{name}-seed{seed}"
     started = time.perf_counter()
-    trainer = Trainer(spec, settings, Path(root), run, run / "logs", run / "resume.pt")
-    trainer.fit()
+    trainer = train_scratch(spec, settings, Path(root), run)
     seconds = time.perf_counter() - started
     history = pd.DataFrame(trainer.history)
     device = select_device(settings.device)
-    model, spec, _ = load_checkpoint(run / "best.pt", device)
+    model, spec, _ = load_checkpoint(run / "model" / "best.pt", device)
     val = load_arrays(processed_dir(Path(root), spec.image_size, kind) / "val")
     truth = load_arrays(processed_dir(Path(root), NATIVE_SIZE) / "val")
     prob = predict_proba(model, val.images, device, bf16=False)

@@ -3,7 +3,7 @@
     python -m benchmarks.repro_time [--epochs 4] [--models baseline silu256 ...] [--precision fp32] [--data ...]
                                     [--width 8] [--depth 3]
 
-Each model of params.yaml trains for --epochs epochs exactly as its train stage would (retina.trainer: the same
+Each model of params.yaml trains for --epochs epochs exactly as its train stage would (retina.train.trainer: the same
 precision, layout, crops, augmentation and validation every train.val_every epochs), in a scratch folder; its
 seconds per epoch times the model's schedule times the number of training seeds is its share of the full repro.
 --precision overrides train.precision, to set fp32 beside the default's bf16 on the same machine. Where the full run
@@ -19,9 +19,9 @@ import tempfile
 from pathlib import Path
 
 from retina.config import PRECISIONS, Params, load_params
-from retina.inference import select_device, use_bf16
+from retina.train.device import select_device, use_bf16
 from retina.machine import describe
-from retina.trainer import Trainer
+from retina.train.trainer import train_scratch
 
 
 def seconds_per_epoch(params: Params, name: str, epochs: int, precision: str, data: Path, scratch: Path,
@@ -31,8 +31,7 @@ def seconds_per_epoch(params: Params, name: str, epochs: int, precision: str, da
     settings = dataclasses.replace(params.train_settings(name, params.seeds[0]), epochs=epochs, precision=precision)
     run = scratch / name
     spec = dataclasses.replace(params.models[name], **model)
-    trainer = Trainer(spec, settings, data, run / "model", run / "logs", run / "resume.pt")
-    trainer.fit()
+    train_scratch(spec, settings, data, run, fresh=True)
     return json.loads((run / "logs" / "run.json").read_text())["seconds_per_epoch"]
 
 
@@ -59,9 +58,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="repro-time-") as scratch:
         for name in args.models:
             rate = seconds_per_epoch(params, name, args.epochs, args.precision, args.data, Path(scratch), **model)
-            hours = rate * params.models[name].epochs * seeds / 3600
+            hours = rate * params.epochs[name] * seeds / 3600
             total += hours
-            print(f"{name:<15}{rate:>9.2f}{params.models[name].epochs:>8}{seeds:>6}{hours:>13.2f}", flush=True)
+            print(f"{name:<15}{rate:>9.2f}{params.epochs[name]:>8}{seeds:>6}{hours:>13.2f}", flush=True)
     print(f"training of the full repro, one stage at a time: {total:.1f} h")
 
 

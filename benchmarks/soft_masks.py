@@ -15,14 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
-from retina.arrays import load_arrays, processed_dir
+from retina.data.arrays import load_arrays, processed_dir
 from retina.atomic import write_text
 from retina.config import load_params, run_dir
-from retina.dataset import NATIVE_SIZE
+from retina.data.dataset import NATIVE_SIZE
 from retina.machine import describe
 from retina.metrics import paired_comparison
-from retina.scoring import predict_test, score_images
-from retina.trainer import Trainer
+from retina.evaluate.scoring import predict_test, score_images
+from retina.train.trainer import train_scratch
 
 
 def main() -> None:
@@ -41,9 +41,7 @@ def main() -> None:
         for seed in range(args.seeds):
             settings = dataclasses.replace(params.train, soft_masks=soft, seed=seed)
             out = args.work / f"soft{int(soft)}" / run_dir(spec.name, seed)
-            trainer = Trainer(spec, settings, args.data, out / "model", out / "logs", out / "resume.pt")
-            trainer.resume_file.unlink(missing_ok=True)
-            trainer.fit()
+            trainer = train_scratch(spec, settings, args.data, out, fresh=True)
             pred = predict_test(out / "model" / "best.pt", args.data, params.train.precision)
             per_image, pooled = score_images(pred.prob, truth, params.threshold)
             f1[(soft, seed)] = per_image["fov_f1"]

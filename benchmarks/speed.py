@@ -3,8 +3,8 @@
     python -m benchmarks.speed [--steps 4] [--accuracy-seeds 2] [--skip-accuracy] [--compile]
 
 (a) plain: fp32, NCHW, eager, whole images at the model's input size (how most public U-Net code trains);
-(b) project: the training path of retina/trainer.py — bf16 autocast where the CPU or GPU runs bf16 natively,
-    channels_last where that is faster (retina.inference.training_layout), random crops of train.crop for inputs
+(b) project: the training path of retina/train/trainer.py — bf16 autocast where the CPU or GPU runs bf16 natively,
+    channels_last where that is faster (retina.train.device.training_layout), random crops of train.crop for inputs
     larger than it; inference in channels_last and the training precision, as the evaluate stage runs it.
 Prints images/s, megapixels/s, achieved FLOP/s and its fraction of a matmul peak measured in the same run, and the
 ratio b/a; with --compile, also (b) with the model under torch.compile against (b) eager, timed again in turn, and
@@ -23,12 +23,12 @@ from pathlib import Path
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from retina.arrays import processed_dir
+from retina.data.arrays import processed_dir
 from retina.config import ModelSpec, load_params
-from retina.inference import autocast, bf16_supported, select_device, training_layout, use_bf16
+from retina.train.device import autocast, bf16_supported, select_device, training_layout, use_bf16
 from retina.machine import describe
-from retina.model import UNet
-from retina.trainer import Trainer, loss_terms, total_loss
+from retina.train.model import UNet
+from retina.train.trainer import loss_terms, total_loss, train_scratch
 
 
 def matmul_peak(dtype: torch.dtype, device: torch.device, n: int = 2048, repeats: int = 5) -> float:
@@ -147,12 +147,11 @@ def accuracy_check(seeds: int, data_root: Path) -> None:
     dice: dict[str, list[float]] = {}
     for precision in ("fp32", params.train.precision):
         for seed in range(seeds):
-            settings = dataclasses.replace(params.train, precision=precision, seed=seed, epochs=spec.epochs)
+            settings = dataclasses.replace(params.train_settings(spec.name, params.seeds[0]), precision=precision,
+                                           seed=seed)
             out = Path("/tmp/retina-bench") / f"{precision}-{seed}"
-            trainer = Trainer(spec, settings, data_root, out / "model", out / "logs", out / "resume.pt")
-            trainer.resume_file.unlink(missing_ok=True)
             start = time.perf_counter()
-            trainer.fit()
+            trainer = train_scratch(spec, settings, data_root, out, fresh=True)
             label = f"{precision} ({'bf16' if trainer.bf16 else 'fp32'} in effect)"
             dice.setdefault(label, []).append(trainer.best["val/dice"])
             print(f"  {label}, seed {seed}: best val Dice {trainer.best['val/dice']:.4f} "
@@ -163,7 +162,7 @@ def accuracy_check(seeds: int, data_root: Path) -> None:
         print("\naccuracy check needs two seeds or more to measure the noise (--accuracy-seeds)")
         return
     tolerance = 2 * math.sqrt(statistics.variance(a) / len(a) + statistics.variance(b) / len(b))
-    print(f"\naccuracy check, silu256, {spec.epochs} epochs, {seeds} seeds each: {a_label} {mean_a:.4f}, "
+    print(f"\naccuracy check, silu256, {params.epochs[spec.name]} epochs, {seeds} seeds each: {a_label} {mean_a:.4f}, "
           f"{b_label} {mean_b:.4f}; difference {abs(mean_a - mean_b):.4f}, tolerance {tolerance:.4f} "
           f"(2 standard errors from the seed spread): {'PASS' if abs(mean_a - mean_b) <= tolerance else 'FAIL'}")
 

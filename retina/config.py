@@ -19,9 +19,9 @@ from retina.errors import ConfigError
 
 PARAMS_FILE = Path("params.yaml")
 BASELINE = "baseline"
-ACTIVATIONS = ("relu", "silu", "gelu", "leaky_relu")  # retina.model.ACTIVATION_LAYERS builds them
+ACTIVATIONS = ("relu", "silu", "gelu", "leaky_relu")  # retina.train.model.ACTIVATION_LAYERS builds them
 ATTENTIONS = ("none", "se")
-INPUTS = ("raw", "framed", "flat", "clahe")  # retina.model_input builds them
+INPUTS = ("raw", "framed", "flat", "clahe")  # retina.data.model_input builds them
 LOSSES = ("bce", "dice", "bce+dice")
 PRECISIONS = ("auto", "bf16", "fp32")
 DEVICES = ("auto", "cpu", "cuda")
@@ -56,10 +56,8 @@ class ModelSpec:
     width: int
     depth: int
     se_reduction: int
-    input: str = "raw"  # how a photograph becomes the input (retina.model_input): raw is the study's
-    camera_augment: bool = False  # train with photometric and geometric augmentation (retina.augment)
-    epochs: int | None = None  # training epochs; params.yaml sets it for every model (train.epochs unless a variant
-    # sets its own)
+    input: str = "raw"  # how a photograph becomes the input (retina.data.model_input): raw is the study's
+    camera_augment: bool = False  # train with photometric and geometric augmentation (retina.train.augment)
 
 
 @dataclass(frozen=True)
@@ -81,7 +79,7 @@ class TrainSettings:
 
 @dataclass(frozen=True)
 class MorphologySettings:
-    """How vessel trees are measured (retina.morphology)."""
+    """How vessel trees are measured (retina.measure.morphology)."""
 
     spur_ratio: float  # skeleton spurs shorter than this many calibres at their junction are pruned
     fov_degrees: float  # the camera's field of view: with um_per_degree, the pixel size from the FOV diameter
@@ -99,6 +97,7 @@ class Params:
     val_eyes: int
     models: dict[str, ModelSpec]
     train: TrainSettings
+    epochs: dict[str, int]  # each model's training epochs: train.epochs, or the variant's own `epochs`
     threshold: float
     bootstrap: int
     morphology: MorphologySettings
@@ -118,7 +117,7 @@ class Params:
         """The shared training settings for one model (its own epochs) and one training seed."""
         if seed not in self.seeds:
             raise ConfigError(f"seed {seed} is not in params.yaml 'seeds' {list(self.seeds)}")
-        return dataclasses.replace(self.train, seed=seed, epochs=self.models[model].epochs)
+        return dataclasses.replace(self.train, seed=seed, epochs=self.epochs[model])
 
 
 def _refuse_unknown(section: dict[str, Any], allowed: tuple[str, ...], where: str) -> None:
@@ -179,18 +178,19 @@ def _model(name: str, settings: dict[str, Any], shared: dict[str, Any], where: s
         input=_choice(settings.get("input", VARIANT_OPTIONS["input"]), INPUTS, f"{where}input"),
         camera_augment=_flag(settings.get("camera_augment", VARIANT_OPTIONS["camera_augment"]),
                              f"{where}camera_augment"),
-        epochs=None if settings.get("epochs") is None else _number(settings["epochs"], f"{where}epochs", int),
     )
 
 
-def _own_epochs(models: dict[str, ModelSpec], train: TrainSettings) -> dict[str, ModelSpec]:
-    """Every model with its training epochs: its own, or train.epochs; each must reach one validation."""
-    models = {n: dataclasses.replace(m, epochs=m.epochs or train.epochs) for n, m in models.items()}
-    for name, spec in models.items():
-        if train.val_every > spec.epochs:
-            raise ConfigError(f"params.yaml: 'train.val_every' is {train.val_every}, more than the {spec.epochs} "
+def _epochs(raw: dict[str, Any], models: dict[str, ModelSpec], train: TrainSettings) -> dict[str, int]:
+    """Every model's training epochs: a variant's own `epochs`, or train.epochs; each must reach one validation."""
+    variants = raw.get("variants") or {}
+    epochs = {name: train.epochs if variants.get(name, {}).get("epochs") is None else
+              _number(variants[name]["epochs"], f"variants.{name}.epochs", int) for name in models}
+    for name, n in epochs.items():
+        if train.val_every > n:
+            raise ConfigError(f"params.yaml: 'train.val_every' is {train.val_every}, more than the {n} "
                               f"epochs of {name}: the run would never be validated")
-    return models
+    return epochs
 
 
 def _models(raw: dict[str, Any]) -> dict[str, ModelSpec]:
@@ -253,7 +253,7 @@ def parse_params(raw: dict[str, Any]) -> Params:
     data, ev, mo = raw["data"], raw["evaluate"], raw["morphology"]
     models = _models(raw)
     train = _train(raw["train"], models[BASELINE].depth)
-    models = _own_epochs(models, train)
+    epochs = _epochs(raw, models, train)
     val_eyes = _number(_get(data, "val_eyes", "data."), "data.val_eyes", int)
     if val_eyes >= EYES:
         raise ConfigError(f"params.yaml: 'data.val_eyes' is {val_eyes}; allowed: 1 to {EYES - 1} of the {EYES} eyes")
@@ -274,6 +274,7 @@ def parse_params(raw: dict[str, Any]) -> Params:
         val_eyes=val_eyes,
         models=models,
         train=train,
+        epochs=epochs,
         threshold=threshold,
         bootstrap=_number(_get(ev, "bootstrap", "evaluate."), "evaluate.bootstrap", int),
         morphology=MorphologySettings(*(_number(_get(mo, key, "morphology."), f"morphology.{key}", float)

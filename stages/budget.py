@@ -13,7 +13,7 @@ import argparse
 from pathlib import Path
 
 from retina.cli import run_main
-from retina.sweep import write_budget
+from retina.report.budget import write_budget
 
 
 def main() -> None:

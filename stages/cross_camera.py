@@ -17,7 +17,7 @@ from pathlib import Path
 
 from retina.cli import run_main
 from retina.config import load_params
-from retina.cross_camera import cross_camera_root, read_labelled_set, score_cross_camera, skip
+from retina.evaluate.cross_camera import cross_camera_root, read_labelled_set, score_cross_camera, skip
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from retina.cli import run_main
 from retina.config import load_params
-from retina.sources import import_dataset
+from retina.data.sources import import_dataset
 from retina.timing import timed
 
 

@@ -16,11 +16,11 @@ import argparse
 from pathlib import Path
 
 from retina.cli import run_main
-from retina.arrays import load_arrays, processed_dir
+from retina.data.arrays import load_arrays, processed_dir
 from retina.config import load_params
-from retina.dataset import NATIVE_SIZE
-from retina.drive import drive_root, second_annotator
-from retina.scoring import evaluate_all
+from retina.data.dataset import NATIVE_SIZE
+from retina.data.drive import drive_root, second_annotator
+from retina.evaluate.scoring import evaluate_all
 from retina.timing import timed
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from retina.ablation import committed_params, write_ablation
+from retina.report.experiments import committed_params, write_ablation
 from retina.cli import run_main
 
 

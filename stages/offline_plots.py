@@ -13,7 +13,7 @@ import logging
 from pathlib import Path
 
 from retina.cli import run_main
-from retina.offline_plots import install_template
+from retina.report.offline_plots import install_template
 
 
 def main() -> None:

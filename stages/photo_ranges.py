@@ -1,5 +1,5 @@
 """Stage `photo_ranges`: the training photographs' range of brightness, contrast, sharpness, field of view and vessel
-density, against which predict flags a photograph to doubt (retina/quality.py).
+density, against which predict flags a photograph to doubt (retina/predict/quality.py).
 
     python -m stages.photo_ranges [--raw data/raw] [--out reports/photo_ranges.json]
 """
@@ -11,8 +11,8 @@ from pathlib import Path
 
 from retina.atomic import write_text
 from retina.cli import run_main
-from retina.dataset import list_pairs
-from retina.quality import training_ranges
+from retina.data.dataset import list_pairs
+from retina.predict.quality import training_ranges
 
 
 def main() -> None:

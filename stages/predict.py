@@ -22,7 +22,7 @@ from pathlib import Path
 
 from retina.cli import run_main
 from retina.config import load_params, model_spec, run_dir
-from retina.photos import predict_files
+from retina.predict.predict import predict_files
 
 
 def main() -> None:

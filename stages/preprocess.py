@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from retina.preparation import preprocess
+from retina.data.preparation import preprocess
 from retina.cli import run_main
 from retina.config import load_params
 from retina.timing import timed

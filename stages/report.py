@@ -11,15 +11,15 @@ import hashlib
 import logging
 from pathlib import Path
 
-from retina.arrays import load_arrays, processed_dir, read_split_json
+from retina.data.arrays import load_arrays, processed_dir, read_split_json
 from retina.atomic import atomic_path, write_text
 from retina.cli import run_main
 from retina.config import load_params
-from retina.dataset import NATIVE_SIZE
-from retina.figures import draw_figures
-from retina.markdown import build_report
-from retina.provenance import code_provenance
-from retina.results import gather
+from retina.data.dataset import NATIVE_SIZE
+from retina.report.figures import draw_figures
+from retina.report.report import build_report
+from retina.report.provenance import code_provenance
+from retina.evaluate.results import gather
 
 log = logging.getLogger("report")
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from retina.cli import run_main
 from retina.config import load_params, model_spec, run_dir
-from retina.trainer import Trainer
+from retina.train.trainer import Trainer
 
 log = logging.getLogger("train")
 

@@ -14,7 +14,7 @@ import logging
 from pathlib import Path
 
 from retina.cli import run_main
-from retina.side_by_side import train_side_by_side
+from retina.pipeline.side_by_side import train_side_by_side
 
 log = logging.getLogger("train_side_by_side")
 

@@ -13,8 +13,8 @@ import torch
 import yaml
 
 from retina.config import ModelSpec, load_params
-from retina.inference import save_checkpoint
-from retina.model import UNet
+from retina.train.checkpoint import save_checkpoint
+from retina.train.model import UNet
 from tests.synthetic import write_dataset, write_drive_second_annotator, write_labelled_set
 
 ROOT = Path(__file__).resolve().parents[1]

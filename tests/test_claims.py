@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from retina.claims import (CONTRADICTED, HOLDS, NOT_MEASURABLE, NOT_SHOWN, check_claims, comparison_claim,
+from retina.evaluate.claims import (CONTRADICTED, HOLDS, NOT_MEASURABLE, NOT_SHOWN, check_claims, comparison_claim,
                            jumpiness, mean_interval, threshold_claim, verdict)
 
 

@@ -13,11 +13,11 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from retina.cross_camera import read_labelled_set, score_cross_camera
+from retina.evaluate.cross_camera import read_labelled_set, score_cross_camera
 from retina.errors import DataError
-from retina.inference import load_checkpoint
+from retina.train.checkpoint import load_checkpoint
 from retina.metrics import all_scores
-from retina.photos import predict_files, predict_photograph
+from retina.predict.predict import predict_files, predict_photograph
 from tests.conftest import MODELS, ROOT
 from tests.synthetic import write_labelled_set
 

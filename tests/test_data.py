@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from retina.arrays import load_arrays, processed_dir, read_split_json
-from retina.preparation import COPIES_PER_EYE, preprocess, split_eyes
-from retina.dataset import verify_dataset
+from retina.data.arrays import load_arrays, processed_dir, read_split_json
+from retina.data.preparation import COPIES_PER_EYE, preprocess, split_eyes
+from retina.data.dataset import verify_dataset
 from retina.errors import DataError, SourceError
-from retina.sources import import_dataset
+from retina.data.sources import import_dataset
 from tests.conftest import ROOT
 from tests.synthetic import COUNTS
 

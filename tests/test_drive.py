@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from retina.drive import drive_root, second_annotator
+from retina.data.drive import drive_root, second_annotator
 from retina.errors import DataError
 from retina.metrics import confusion, threshold_scores
 

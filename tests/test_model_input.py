@@ -1,4 +1,4 @@
-"""How a photograph becomes a model's input (retina.model_input) and the camera-shift augmentation (retina.augment):
+"""How a photograph becomes a model's input (retina.data.model_input) and the camera-shift augmentation (retina.train.augment):
 the framing follows the field of view whatever the camera's framing, outputs map back onto the photograph, the flat
 input takes illumination out, and the augmentation moves image and mask together."""
 from __future__ import annotations
@@ -10,8 +10,8 @@ import torch.nn.functional as F
 from scipy import ndimage as ndi
 from skimage import transform
 
-from retina.augment import camera_shift
-from retina.model_input import Box, crop, input_box, model_input, photograph_fov, to_photograph
+from retina.train.augment import camera_shift
+from retina.data.model_input import Box, crop, input_box, model_input, photograph_fov, to_photograph
 from tests.synthetic import fundus
 
 SIZE = 128

@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from retina.centreline import fit_centreline
-from retina.morphology import box_counting_dimension, um_per_pixel_from_fov, vessel_measures
+from retina.measure.centreline import fit_centreline
+from retina.measure.morphology import box_counting_dimension, um_per_pixel_from_fov, vessel_measures
 from tests.phantoms import (Y_ARM, arc_tortuosity, arc_tortuosity_tolerance, capsule, circular_arc, closest_tube,
                             sierpinski_triangle, sine_wave, tube, y_junction)
 

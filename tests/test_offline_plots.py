@@ -12,7 +12,7 @@ import pytest
 from dvc_render.html import PAGE_HTML
 
 from retina.errors import DataError
-from retina.offline_plots import LIBRARIES, PLACEHOLDERS, build_template
+from retina.report.offline_plots import LIBRARIES, PLACEHOLDERS, build_template
 from tests.conftest import ROOT
 
 NODE_MODULES = ROOT / "node_modules"

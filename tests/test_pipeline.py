@@ -18,11 +18,11 @@ import pytest
 import torch
 import yaml
 
-from retina.arrays import dequantise, load_arrays
-from retina.cross_camera import read_labelled_set
-from retina.drive import second_annotator
+from retina.data.arrays import dequantise, load_arrays
+from retina.evaluate.cross_camera import read_labelled_set
+from retina.data.drive import second_annotator
 from retina.metrics import all_scores
-from retina.model_input import photograph_fov
+from retina.data.model_input import photograph_fov
 from tests.conftest import MODELS, same_checkpoint, sh
 
 def test_scores_agree_with_a_recomputation_from_the_predictions(project):

@@ -15,10 +15,10 @@ from PIL import Image
 
 from retina.config import ModelSpec, model_spec
 from retina.errors import ConfigError, DataError, TrainingError
-from retina.inference import save_checkpoint
-from retina.model import UNet
-from retina.morphology import vessel_measures
-from retina.photos import predict_files
+from retina.train.checkpoint import save_checkpoint
+from retina.train.model import UNet
+from retina.measure.morphology import vessel_measures
+from retina.predict.predict import predict_files
 from tests.conftest import ROOT
 from tests.synthetic import fundus
 

@@ -8,8 +8,8 @@ import pytest
 from PIL import Image
 from scipy import ndimage as ndi
 
-from retina.dataset import list_pairs
-from retina.quality import photo_features, quality_flags, training_ranges
+from retina.data.dataset import list_pairs
+from retina.predict.quality import photo_features, quality_flags, training_ranges
 from tests.synthetic import fundus
 
 
@@ -45,7 +45,7 @@ def test_training_ranges_hold_every_feature(ranges):
 
 
 def test_predict_reports_its_doubts(ranges, checkpoint, tmp_path):
-    from retina.photos import predict_files
+    from retina.predict.predict import predict_files
     dark = tmp_path / "dark.png"
     Image.fromarray((fundus(3)[0] * 0.3).astype(np.uint8)).save(dark)
     [measures] = predict_files([dark], [checkpoint], tmp_path / "out", 0.5, ranges=ranges)

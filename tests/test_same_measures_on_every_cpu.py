@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retina.morphology import MEASURES, vessel_measures
+from retina.measure.morphology import MEASURES, vessel_measures
 from tests.phantoms import circular_arc, closest_tube, sine_wave, y_junction
 
 REFERENCE = Path(__file__).parent / "data" / "phantom_measures.json"

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from retina.provenance import code_provenance, describe, stage_names
-from retina.results import Results
-from retina.statistics import bland_altman, compare, last_quarter_gain, mean_sd
+from retina.report.provenance import code_provenance, provenance_summary, stage_names
+from retina.evaluate.results import Results
+from retina.evaluate.statistics import bland_altman, compare, last_quarter_gain, mean_sd
 
 
 def test_last_quarter_gain_compares_the_last_two_quarters_of_validations():
@@ -60,11 +60,11 @@ def test_provenance_names_the_code_and_finds_outputs_made_by_other_code(tmp_path
                                                           {"path": "data/processed", "md5": "abc.dir"}]}}}
     (tmp_path / "dvc.lock").write_text(yaml.safe_dump(lock))
     same = code_provenance(tmp_path)
-    assert same.stale == [] and "ran with exactly these files" in describe(same)
+    assert same.stale == [] and "ran with exactly these files" in provenance_summary(same)
     (tmp_path / "retina" / "x.py").write_text("a = 2\n")
     changed = code_provenance(tmp_path)
     assert changed.stale == ["train: retina/x.py"] and changed.fingerprint != same.fingerprint
-    assert "Some outputs came from other code" in describe(changed)
+    assert "Some outputs came from other code" in provenance_summary(changed)
 
 
 def test_stage_names_expand_matrices_like_dvc():

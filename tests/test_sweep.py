@@ -5,7 +5,7 @@ import json
 
 from benchmarks import train_logs
 from benchmarks.budget_grid import table
-from retina.sweep import seed_summary
+from retina.report.budget import seed_summary
 
 
 def row(experiment: str, epochs: int, seed: int, val_dice: float, gain: float, model: str = "baseline") -> dict:
@@ -56,7 +56,7 @@ def test_train_logs_reads_best_and_final_validation_and_the_convergence_rule_per
     write_run(tmp_path, "baseline", 0, [0.5, 0.70, 0.72, 0.71])  # last quarter 0.71 vs 0.72: -0.01, converged
     write_run(tmp_path, "baseline", 1, [0.5, 0.60, 0.70, 0.75])  # +0.05: still rising
     write_run(tmp_path, "silu256", 0, [0.6, 0.80, 0.79, 0.78])
-    rows = train_logs.run_rows(tmp_path)
+    rows = train_logs.log_rows(tmp_path)
     assert [(r["model"], r["seed"], r["best_epoch"]) for r in rows] == [("baseline", 0, 6), ("baseline", 1, 8),
                                                                       ("silu256", 0, 4)]
     assert [round(r["gain"], 4) for r in rows] == [-0.01, 0.05, -0.01]

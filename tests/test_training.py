@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 import torch
 
-from retina.arrays import Arrays, save_arrays
+from retina.data.arrays import Arrays, save_arrays
 from retina.config import ModelSpec, TrainSettings
 from retina.errors import TrainingError
-from retina.augment import augment_batch, random_crop
-from retina.trainer import Counts, Trainer, loss_terms, total_loss
+from retina.train.augment import augment_batch, random_crop
+from retina.train.trainer import Counts, Trainer, loss_terms, total_loss
 from tests.synthetic import fundus
 
 SPEC = ModelSpec("tiny", "silu", 32, "se", width=4, depth=2, se_reduction=2)

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from retina.config import ACTIVATIONS, ConfigError
-from retina.model import ConvBlock, SqueezeExcite, UNet, count_parameters, make_activation
+from retina.train.model import ConvBlock, SqueezeExcite, UNet, count_parameters, make_activation
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)

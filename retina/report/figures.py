@@ -10,9 +10,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from retina.arrays import Arrays, dequantise  # noqa: E402
+from retina.data.arrays import Arrays, dequantise  # noqa: E402
 from retina.config import Params, run_dir  # noqa: E402
-from retina.results import Results  # noqa: E402
+from retina.evaluate.results import Results  # noqa: E402
 
 DPI = 100
 

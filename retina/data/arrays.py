@@ -17,7 +17,7 @@ FIELDS = ("images", "masks", "soft", "fov", "ids", "boxes")
 class Arrays:
     """A split in memory: images (N,H,W,3) uint8; masks {0,1}, soft (area-averaged grey 0..255) and field-of-view
     masks {0,1}, each (N,H,W) uint8; ids (N,) the images' indices in the data set; boxes (N,4) where each input lies
-    on its 512x512 photograph (retina.model_input.Box: top, left, height, width)."""
+    on its 512x512 photograph (retina.data.model_input.Box: top, left, height, width)."""
 
     images: np.ndarray
     masks: np.ndarray
@@ -46,7 +46,7 @@ def load_arrays(folder: Path) -> Arrays:
 
 
 def processed_dir(root: Path, size: int, kind: str = "raw") -> Path:
-    """Folder of the processed arrays of one input size and kind (retina.model_input): `512`, `512-flat`, ..."""
+    """Folder of the processed arrays of one input size and kind (retina.data.model_input): `512`, `512-flat`, ..."""
     return Path(root) / (str(size) if kind == "raw" else f"{size}-{kind}")
 
 

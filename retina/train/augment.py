@@ -7,7 +7,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-SCALE = (0.8, 1.25)  # zoom range (log-uniform): other cameras' fields of view and resolutions
+ZOOM_RANGE = (0.8, 1.25)  # zoom range (log-uniform): other cameras' fields of view and resolutions
 ROTATE = 20.0  # degrees either way, on top of the 90-degree turns
 GAIN = (0.7, 1.4)  # brightness (multiplicative, log-uniform)
 CONTRAST = (0.6, 1.5)  # about each image's mean (log-uniform)
@@ -59,7 +59,7 @@ def camera_shift(x: torch.Tensor, y: torch.Tensor, gen: torch.Generator) -> tupl
     the image; a share of batches is blurred. Random numbers come from `gen`, so a run is reproducible."""
     n = len(x)
     u = torch.rand(n, 8, generator=gen)
-    zoom, angle = _log_uniform(SCALE, u[:, 0]), torch.deg2rad((2 * u[:, 1] - 1) * ROTATE)
+    zoom, angle = _log_uniform(ZOOM_RANGE, u[:, 0]), torch.deg2rad((2 * u[:, 1] - 1) * ROTATE)
     cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
     theta = torch.stack([torch.stack([cos, -sin, torch.zeros(n)], 1), torch.stack([sin, cos, torch.zeros(n)], 1)], 1)
     grid = F.affine_grid(theta.to(x.device), list(x.shape), align_corners=False)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from retina.config import Params, run_dir
-from retina.drive import ANNOTATOR2
+from retina.data.drive import ANNOTATOR2
 
 
 def load_history(log_dir: Path) -> pd.DataFrame:

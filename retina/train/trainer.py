@@ -18,16 +18,17 @@ import torch.nn.functional as F
 from dvclive import Live
 from tqdm import tqdm
 
-from retina.arrays import Arrays, load_arrays, processed_dir
+from retina.data.arrays import Arrays, load_arrays, processed_dir
 from retina.atomic import atomic_path, write_text
-from retina.augment import augment_batch, camera_shift, random_crop
+from retina.train.augment import augment_batch, camera_shift, random_crop
 from retina.config import ModelSpec, TrainSettings
 from retina.errors import TrainingError
-from retina.inference import autocast, predict_logits, save_checkpoint, select_device, to_input, training_layout, \
-    use_bf16
+from retina.train.batched_prediction import predict_logits
+from retina.train.checkpoint import save_checkpoint
+from retina.train.device import autocast, select_device, to_input, training_layout, use_bf16
 from retina.machine import describe
 from retina.metrics import threshold_scores
-from retina.model import UNet
+from retina.train.model import UNet
 
 log = logging.getLogger("train")
 BEST = "best.pt"
@@ -250,3 +251,14 @@ class Trainer:
                 "resumed_after_epoch": resumed_from, "epochs": self.settings.epochs,
                 "seconds_per_epoch": round(seconds / max(self.settings.epochs - resumed_from, 1), 2)}
         write_text(self.scratch_logs / "run.json", json.dumps(info, indent=1) + "\n")
+
+
+def train_scratch(spec: ModelSpec, settings: TrainSettings, data_root: Path, folder: Path,
+                  fresh: bool = False) -> Trainer:
+    """Train one run outside the pipeline, as its stage would, in a scratch folder: folder/model/best.pt,
+    folder/logs (run.json among them) and folder/resume.pt. An interrupted run resumes unless `fresh`."""
+    trainer = Trainer(spec, settings, data_root, folder / "model", folder / "logs", folder / "resume.pt")
+    if fresh:
+        trainer.resume_file.unlink(missing_ok=True)
+    trainer.fit()
+    return trainer

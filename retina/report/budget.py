@@ -13,9 +13,9 @@ from pathlib import Path
 import pandas as pd
 
 from retina.atomic import write_text
-from retina.dvcexp import experiments, read_at
+from retina.pipeline.dvc_experiments import experiments, read_at
 from retina.errors import PipelineError
-from retina.statistics import CONVERGED, last_quarter_gain, mean_sd
+from retina.evaluate.statistics import CONVERGED, last_quarter_gain, mean_sd
 
 KNOBS = (("width", ("model", "width")), ("epochs", ("train", "epochs")), ("lr", ("train", "lr")),
          ("batch", ("train", "batch_size")), ("crop", ("train", "crop")), ("val_every", ("train", "val_every")),

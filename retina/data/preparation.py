@@ -8,12 +8,12 @@ from pathlib import Path
 
 import numpy as np
 
-from retina.arrays import Arrays, processed_dir, save_arrays
+from retina.data.arrays import Arrays, processed_dir, save_arrays
 from retina.atomic import atomic_path
-from retina.dataset import NATIVE_SIZE, SPLITS, list_pairs, verify_pair
+from retina.data.dataset import NATIVE_SIZE, SPLITS, list_pairs, verify_pair
 from retina.errors import DataError
-from retina.images import binarise, resize_grey
-from retina.model_input import box_array, crop, input_fov, model_input, photograph_fov
+from retina.data.images import binarise, resize_grey
+from retina.data.model_input import box_array, crop, input_fov, model_input, photograph_fov
 
 log = logging.getLogger("preprocess")
 COPIES_PER_EYE = 4  # train index 4g: original, 4g+1: left-right flip, 4g+2: top-bottom flip, 4g+3: rotated
@@ -39,7 +39,7 @@ def split_eyes(n_train: int, val_eyes: int, seed: int) -> dict[str, list[int]]:
 def build_arrays(images: list[np.ndarray], masks: list[np.ndarray], fovs: list[np.ndarray], ids: list[int],
                  size: int, kind: str = "raw") -> Arrays:
     """Turn native images, grey masks and their fields of view (photograph_fov) into compact uint8 arrays of a
-    model's input (retina.model_input), with binary, soft and FOV masks under the same box.
+    model's input (retina.data.model_input), with binary, soft and FOV masks under the same box.
 
     The soft mask is the area-averaged grey level (the fraction of each pixel that is vessel, x255: what a thin
     vessel leaves after down-sizing); the binary mask is the soft mask thresholded.

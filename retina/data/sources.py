@@ -13,7 +13,7 @@ import zipfile
 from pathlib import Path
 
 from retina.atomic import atomic_path
-from retina.dataset import compare_manifest, copy_raw, format_manifest, manifest, parse_manifest, verify_dataset
+from retina.data.dataset import compare_manifest, copy_raw, format_manifest, manifest, parse_manifest, verify_dataset
 from retina.errors import DataError, SourceError
 
 log = logging.getLogger("download")

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from retina.dataset import NATIVE_SIZE
+from retina.data.dataset import NATIVE_SIZE
 from retina.errors import DataError
-from retina.images import binarise, resize_grey
+from retina.data.images import binarise, resize_grey
 
 DRIVE_ENV = "RETINA_DRIVE"
 ANNOTATOR2 = "annotator2"  # reports/eval/<this>/: the second annotator scored like a model

@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage as ndi
 
-from retina.centreline import Centreline, fit_centreline
-from retina.vessel_graph import FREE, VesselGraph, vessel_graph
+from retina.measure.centreline import Centreline, fit_centreline
+from retina.measure.vessel_graph import FREE, VesselGraph, vessel_graph
 
 MEASURES = ("length", "density", "calibre_mean", "calibre_median", "junctions", "end_points", "segments",
             "tortuosity_median", "curvature_mean", "branching_angle_median", "fractal_dimension")

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from skimage import exposure, filters
 
 from retina.config import INPUTS
-from retina.images import fov_mask, resize_grey, resize_image
+from retina.data.images import fov_mask, resize_grey, resize_image
 
 FILL = 0.94  # the FOV diameter over the side of a DRIVE photograph resized to 512x512 (470-490 of 512 px)
 FLAT_SIGMA = 1 / 30  # background scale, as a fraction of the FOV diameter (~15 px at 512: wider than any vessel)

@@ -6,13 +6,13 @@ import math
 import pandas as pd
 import yaml
 
-from retina.claims import JUMPY, NEAR_ZERO, RULE, Claim, check_claims
+from retina.evaluate.claims import JUMPY, NEAR_ZERO, RULE, Claim, check_claims
 from retina.config import Params
-from retina.drive import ANNOTATOR2
-from retina.morphology import MEASURES, UNITS
-from retina.provenance import Provenance, describe, file_list
-from retina.results import Results
-from retina.statistics import CONVERGED, budget_table, ceiling_table, compare, comparison_table, morphology_table, \
+from retina.data.drive import ANNOTATOR2
+from retina.measure.morphology import MEASURES, UNITS
+from retina.report.provenance import Provenance, provenance_summary, file_list
+from retina.evaluate.results import Results
+from retina.evaluate.statistics import CONVERGED, training_budget, ceiling_table, compare, comparison_table, morphology_table, \
     score_table
 
 
@@ -178,7 +178,7 @@ def morphology_section(params: Params, res: Results) -> list[str]:
              "The human reference (DRIVE's second annotator) is not available: set RETINA_DRIVE to a DRIVE folder "
              "and run `dvc repro -f -s evaluate`.")
     return ["## Vessel measurements: agreement with the annotator", "",
-            "Each measure of the vessel tree (retina/morphology.py; definitions and phantom validation in "
+            "Each measure of the vessel tree (retina/measure/morphology.py; definitions and phantom validation in "
             "docs/vessel-measures.md) "
             f"on the {len(truth)} test images at 512x512 inside the field of view, predicted (threshold "
             "0.5) against annotated: Bland-Altman bias (mean of predicted - annotated; ± its sd over seeds), "
@@ -199,7 +199,7 @@ def budget_section(params: Params, res: Results, n_train: int) -> list[str]:
     rows = [[b["model"], str(b["input"]), f"{b['patch']}x{b['patch']}", str(b["epochs"]), f"{b['megapixels']:.0f}",
              _fmt(b["final_val_dice"]), f"{b['gain_mean']:+.4f} (max {b['gain_max']:+.4f})",
              "yes" if b["converged"] else "**no**", f"{b['train_seconds']:.0f}", "; ".join(b["machines"])]
-            for _, b in budget_table(res, params, n_train).iterrows()]
+            for _, b in training_budget(res, params, n_train).iterrows()]
     return ["## Training budget and convergence", "",
             "What each model saw in training (one crop or image per training image per epoch), and how its "
             "validation Dice moved over the last quarter of validations against the quarter before, mean over seeds "
@@ -215,7 +215,7 @@ def settings_section(params: Params, res: Results, prov: Provenance, manifest_su
                      f"{r['epochs']} epochs, {r['seconds_per_epoch']:.1f} s/epoch on {r.get('machine', r['device'])}"
                      f" ({'bf16' if r['bf16'] else 'fp32'})"
                      + (f", resumed after epoch {r['resumed_after_epoch']}" if r["resumed_after_epoch"] else "")])
-    return ["## Settings and provenance", "", describe(prov), "", file_list(prov), "",
+    return ["## Settings and provenance", "", provenance_summary(prov), "", file_list(prov), "",
             f"Data manifest (data/raw/manifest.sha256) sha256: `{manifest_sum}`", "",
             table(["stage", "wall time (s)", "notes"], rows), "",
             "Training times are each run's wall seconds on the machine named. Runs trained side by side on one device "

@@ -12,7 +12,7 @@ import yaml
 
 from retina.atomic import write_text
 from retina.config import Params, parse_params
-from retina.dvcexp import csv_at, experiments, git, read_at
+from retina.pipeline.dvc_experiments import csv_at, experiments, git, read_at
 from retina.errors import PipelineError
 from retina.metrics import paired_comparison
 

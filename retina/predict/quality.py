@@ -11,10 +11,10 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
-from retina.dataset import NATIVE_SIZE, Pair, verify_pair
-from retina.images import binarise, fov_mask, resize_image
+from retina.data.dataset import NATIVE_SIZE, Pair, verify_pair
+from retina.data.images import binarise, fov_mask, resize_image
 
-SCALE = NATIVE_SIZE  # the training photographs' size
+CHECK_SIZE = NATIVE_SIZE  # the training photographs' size
 MIN_FOV = 0.2  # a field of view smaller than this share of the image was not found
 MARGIN = 0.1  # tolerance beyond the training range, as a fraction of its width
 FEATURES = {"brightness": ("darker", "brighter"), "contrast": ("flatter", "more contrasted"),
@@ -29,8 +29,8 @@ def photo_features(image: np.ndarray) -> dict[str, float]:
 
 
 def at_scale(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """An RGB uint8 photograph resized to SCALE x SCALE, in [0,1], and its field of view there (bool)."""
-    small = resize_image(image, SCALE)
+    """An RGB uint8 photograph resized to CHECK_SIZE x CHECK_SIZE, in [0,1], and its field of view there (bool)."""
+    small = resize_image(image, CHECK_SIZE)
     return small, fov_mask(small).astype(bool)
 
 
@@ -52,7 +52,7 @@ def feature_ranges(features: list[dict[str, float]]) -> dict[str, list[float]]:
 
 def training_ranges(pairs: list[Pair]) -> dict[str, list[float]]:
     """The range of every feature, and of the annotated vessel density inside the FOV, over training pairs (verified
-    to be 512x512, SCALE)."""
+    to be 512x512, CHECK_SIZE)."""
     features = []
     for pair in pairs:
         image, grey = verify_pair(pair)

@@ -1,6 +1,6 @@
 """The report's numbers: spread over seeds, paired comparisons, training budget and convergence, morphology agreement.
 
-Every function takes gathered results (retina.results) and returns plain tables; formatting is retina.markdown's job.
+Every function takes gathered results (retina.evaluate.results) and returns plain tables; formatting is retina.report.report's job.
 """
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pandas as pd
 
 from retina.config import Params
 from retina.metrics import bootstrap_ci, paired_comparison
-from retina.morphology import MEASURES
-from retina.results import Results
+from retina.measure.morphology import MEASURES
+from retina.evaluate.results import Results
 
 CONVERGED = 0.003  # a run is converged when its validation Dice rose by less than this over the last quarter
 COMPARISONS = (("baseline", "silu256", "SiLU@256 vs baseline (ReLU@512)"),
@@ -83,7 +83,7 @@ def last_quarter_gain(history: pd.DataFrame) -> float:
     return float(dice[-quarter:].mean() - dice[-2 * quarter:-quarter].mean())
 
 
-def budget_table(res: Results, params: Params, n_train: int) -> pd.DataFrame:
+def training_budget(res: Results, params: Params, n_train: int) -> pd.DataFrame:
     """Per model: what it saw in training, its training time, and whether every seed converged."""
     rows = []
     for model in res.models:
@@ -94,8 +94,8 @@ def budget_table(res: Results, params: Params, n_train: int) -> pd.DataFrame:
         final_val = [float(h["val/dice"].dropna().iloc[-1]) for h in res.model_histories(model)
                      if "val/dice" in h and h["val/dice"].notna().any()]
         rows.append({
-            "model": model, "input": spec.image_size, "patch": side, "epochs": spec.epochs,
-            "megapixels": spec.epochs * n_train * side * side / 1e6,
+            "model": model, "input": spec.image_size, "patch": side, "epochs": params.epochs[model],
+            "megapixels": params.epochs[model] * n_train * side * side / 1e6,
             "final_val_dice": mean_sd(final_val)[0], "gain_mean": mean_sd(gains)[0],
             "gain_max": max(gains) if gains and all(math.isfinite(g) for g in gains) else math.nan,
             "converged": bool(gains) and all(math.isfinite(g) and g < CONVERGED for g in gains),

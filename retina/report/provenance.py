@@ -62,7 +62,7 @@ def code_provenance(root: Path = Path("."), lock: Path = Path("dvc.lock"), param
     return Provenance(files, fingerprint, stale)
 
 
-def describe(prov: Provenance) -> str:
+def provenance_summary(prov: Provenance) -> str:
     """One Markdown paragraph naming the code and saying whether every recorded stage ran with it."""
     text = (f"Code: {len(prov.files)} files ({', '.join(CODE_GLOBS)}), fingerprint `{prov.fingerprint[:16]}` "
             "(sha256 of their `md5  path` lines, listed below; these are the md5s DVC records in dvc.lock). ")

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from retina.errors import DataError
-from retina.images import MASK_THRESHOLD, read_image, read_mask
+from retina.data.images import MASK_THRESHOLD, read_image, read_mask
 
 NATIVE_SIZE = 512  # every image and mask of the set is 512x512; all scores are computed at this size
 SPLITS = ("train", "test")  # how many pairs each holds comes from the data (the study's: 80 and 20), checked against

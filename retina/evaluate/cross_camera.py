@@ -21,21 +21,22 @@ import pandas as pd
 
 from retina.atomic import atomic_path
 from retina.config import run_dir
-from retina.dataset import format_manifest, sha256
-from retina.drive import ANNOTATOR2
+from retina.data.dataset import format_manifest, sha256
+from retina.data.drive import ANNOTATOR2
 from retina.errors import DataError
-from retina.images import binarise, read_mask, read_photograph
-from retina.inference import load_checkpoint
+from retina.data.images import binarise, read_mask, read_photograph
+from retina.train.checkpoint import load_checkpoint
+from retina.evaluate.runs import over_seeds, score_runs, seed_average
 from retina.metrics import all_scores, bootstrap_ci
-from retina.model_input import photograph_fov
-from retina.photos import predict_photograph
+from retina.data.model_input import photograph_fov
+from retina.predict.predict import predict_photograph
 
 log = logging.getLogger("cross_camera")
 CROSS_CAMERA_ENV = "RETINA_CROSS_CAMERA"
 REFERENCE_DIRS = ("labels-ah", "labels")  # the first that exists is the reference annotator
 SECOND_DIRS = ("labels-vk", "labels2")  # a second annotator, optional
 PHOTO_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".ppm")
-POOLED = ("f1", "auc_roc", "auc_pr", "accuracy", "sensitivity", "specificity")
+CAMERA_SCORES = ("f1", "auc_roc", "auc_pr", "accuracy", "sensitivity", "specificity")
 
 
 @dataclass
@@ -105,28 +106,26 @@ def score_cross_camera(models: list[str], seeds: tuple[int, ...], model_root: Pa
     only on success); return the summary."""
     summary: dict = {"configured": True, "set": data.root.name, "images": len(data.names),
                      "sha256": data.fingerprint, "models": {}}
-    rows = []
     fovs = [photograph_fov(image) for image in data.images]
+
+    def predict(name: str, run_seed: int) -> tuple[list[np.ndarray], dict]:
+        model, spec, _ = load_checkpoint(model_root / run_dir(name, run_seed) / "best.pt")
+        return [predict_photograph([model], spec, image, threshold, fov=fov).probability
+                for image, fov in zip(data.images, fovs)], {}
+
+    rows = []
     with atomic_path(out) as tmp:
-        for name in models:
-            probs_per_seed = []
-            for s in seeds:
-                model, spec, _ = load_checkpoint(model_root / run_dir(name, s) / "best.pt")
-                probs = [predict_photograph([model], spec, image, threshold, fov=fov).probability
-                         for image, fov in zip(data.images, fovs)]
-                _, pooled = _scores(probs, data, fovs, threshold)
-                rows.append({"model": name, "seed": s, **pooled})
-                probs_per_seed.append(probs)
-                log.info("%s seed %d on %s: F1 (FOV) %.4f, AUC-ROC %.4f", name, s, data.root.name, pooled["f1"],
-                         pooled["auc_roc"])
-            mean_probs = [np.mean(ps, axis=0) for ps in zip(*probs_per_seed)]
-            per_image, averaged = _scores(mean_probs, data, fovs, threshold)
+        for runs in score_runs(models, seeds, predict, lambda probs: _scores(probs, data, fovs, threshold)):
+            name = runs[0].model
+            for run in runs:
+                rows.append({"model": name, "seed": run.seed, **run.pooled})
+                log.info("%s seed %d on %s: F1 (FOV) %.4f, AUC-ROC %.4f", name, run.seed, data.root.name,
+                         run.pooled["f1"], run.pooled["auc_roc"])
+            per_image, averaged = _scores(seed_average(runs), data, fovs, threshold)
             (tmp / name).mkdir(parents=True)
             per_image.to_csv(tmp / name / "per_image.csv", float_format="%.6f")
-            group = pd.DataFrame([r for r in rows if r["model"] == name])
             summary["models"][name] = {
-                "seeds": len(group), **{k: float(group[k].mean()) for k in POOLED},
-                **{f"{k}_sd": float(group[k].std(ddof=1)) if len(group) > 1 else None for k in ("f1", "auc_roc")},
+                **over_seeds(pd.DataFrame([r for r in rows if r["model"] == name]), CAMERA_SCORES, ("f1", "auc_roc")),
                 "averaged": {k: float(averaged[k]) for k in ("f1", "auc_roc")},  # what predict gives
                 "ensemble_f1": float(per_image["f1"].mean()),
                 "ensemble_f1_ci": list(bootstrap_ci(per_image["f1"].to_numpy(), resamples, seed))}

@@ -11,15 +11,18 @@ import numpy as np
 import pandas as pd
 
 from retina.atomic import atomic_path
-from retina.arrays import Arrays, dequantise, load_arrays, processed_dir, quantise
+from retina.data.arrays import Arrays, dequantise, load_arrays, processed_dir, quantise
 from retina.config import MorphologySettings, run_dir
-from retina.dataset import NATIVE_SIZE
-from retina.drive import ANNOTATOR2
-from retina.inference import load_checkpoint, predict_proba, select_device, use_bf16
+from retina.data.dataset import NATIVE_SIZE
+from retina.data.drive import ANNOTATOR2
+from retina.train.batched_prediction import predict_proba
+from retina.train.checkpoint import load_checkpoint
+from retina.train.device import select_device, use_bf16
+from retina.evaluate.runs import over_seeds, score_runs, seed_average
 from retina.metrics import all_scores, confusion, curves, threshold_scores
-from retina.model import count_parameters
-from retina.model_input import resize_probabilities, to_photograph
-from retina.morphology import um_per_pixel_from_fov, vessel_measures
+from retina.train.model import count_parameters
+from retina.data.model_input import resize_probabilities, to_photograph
+from retina.measure.morphology import um_per_pixel_from_fov, vessel_measures
 
 log = logging.getLogger("evaluate")
 SCOPES = ("fov", "image")  # inside the field of view; the whole 512x512 image
@@ -28,7 +31,7 @@ SUMMARY_KEYS = ("fov_f1", "fov_auc_roc", "fov_auc_pr", "fov_accuracy", "fov_sens
 
 
 @dataclass
-class Prediction:
+class TestPrediction:
     """One trained model's test-set probabilities at 512x512, and facts about the model."""
 
     prob: np.ndarray  # (N, 512, 512) float32
@@ -57,7 +60,7 @@ def fov_curves(probs: list[np.ndarray], truth: Arrays) -> dict[str, np.ndarray]:
     return curves(np.concatenate([p[fov] for p in probs]), np.tile(truth.masks[fov].astype(bool), len(probs)))
 
 
-def morphology_table(masks: np.ndarray, fov: np.ndarray, ids: np.ndarray, how: MorphologySettings) -> pd.DataFrame:
+def measure_masks(masks: np.ndarray, fov: np.ndarray, ids: np.ndarray, how: MorphologySettings) -> pd.DataFrame:
     """Vessel measures of each binary mask inside its field of view, indexed by image id; each image's pixel size
     from the diameter of its field of view."""
     return pd.DataFrame([{"image": int(i), **vessel_measures(
@@ -73,12 +76,12 @@ def score_annotator(masks: np.ndarray, truth: Arrays, threshold: float, how: Mor
     per_image, pooled = score_images(masks.astype(np.float32), truth, threshold)
     per_image.to_csv(folder / "per_image.csv", float_format="%.6f")
     (folder / "metrics.json").write_text(json.dumps({"pooled": pooled}, indent=1) + "\n")
-    morphology_table(masks.astype(bool), truth.fov, truth.ids, how).to_csv(folder / "morphology.csv",
+    measure_masks(masks.astype(bool), truth.fov, truth.ids, how).to_csv(folder / "morphology.csv",
                                                                          float_format="%.6f")
     return pooled["fov_f1"]
 
 
-def predict_test(checkpoint: Path, data_root: Path, precision: str, device: str = "auto") -> Prediction:
+def predict_test(checkpoint: Path, data_root: Path, precision: str, device: str = "auto") -> TestPrediction:
     """Predict the test images as the model's input (in the training precision) and map them back to 512x512."""
     dev = select_device(device)
     model, spec, ckpt = load_checkpoint(checkpoint, dev)
@@ -92,7 +95,7 @@ def predict_test(checkpoint: Path, data_root: Path, precision: str, device: str 
     info = {"parameters": count_parameters(model), "inference_ms_per_image": 1000 * seconds / len(images),
             "input_size": spec.image_size, "best_epoch": int(ckpt.get("epoch", -1)), "bf16": bf16}
     back = np.stack([to_photograph(p, box, (NATIVE_SIZE, NATIVE_SIZE)) for p, box in zip(prob, test.boxes)])
-    return Prediction(back, info)
+    return TestPrediction(back, info)
 
 
 def resolution_ceiling(data_root: Path, size: int) -> pd.DataFrame:
@@ -114,39 +117,42 @@ def evaluate_all(models: list[str], seeds: tuple[int, ...], model_root: Path, da
     second annotator's masks (in out/annotator2/); replace `out` and `predictions` only when all succeed.
     Returns the summary: each key's mean over seeds and its sd."""
     truth = load_arrays(processed_dir(data_root, NATIVE_SIZE) / "test")
-    rows, summary = [], {}
+
+    def predict(name: str, seed: int) -> tuple[np.ndarray, dict]:
+        pred = predict_test(model_root / run_dir(name, seed) / "best.pt", data_root, precision)
+        stored[name, seed] = quantise(pred.prob)  # scored as stored in data/predictions: they reproduce every score
+        return dequantise(stored[name, seed]), pred.info
+
+    stored: dict[tuple[str, int], np.ndarray] = {}
+    rows = []
     with atomic_path(out) as tmp, atomic_path(predictions) as tmp_pred:
-        for name in models:
-            probs = []
-            for seed in seeds:
-                pred = predict_test(model_root / run_dir(name, seed) / "best.pt", data_root, precision)
-                stored = quantise(pred.prob)  # scored as stored in data/predictions, so they reproduce every score
-                prob = dequantise(stored)
-                per_image, pooled = score_images(prob, truth, threshold)
-                folder = tmp / run_dir(name, seed)
+        for runs in score_runs(models, seeds, predict, lambda prob: score_images(prob, truth, threshold)):
+            for run in runs:
+                folder = tmp / run_dir(run.model, run.seed)
                 folder.mkdir(parents=True)
-                per_image.to_csv(folder / "per_image.csv", float_format="%.6f")
-                morphology_table(prob > threshold, truth.fov, truth.ids, how).to_csv(
+                run.per_image.to_csv(folder / "per_image.csv", float_format="%.6f")
+                measure_masks(run.probs > threshold, truth.fov, truth.ids, how).to_csv(
                     folder / "morphology.csv", float_format="%.6f")
-                (folder / "metrics.json").write_text(json.dumps({"pooled": pooled, **pred.info}, indent=1) + "\n")
-                (tmp_pred / name).mkdir(parents=True, exist_ok=True)
-                np.save(tmp_pred / f"{run_dir(name, seed)}.npy", stored)
-                rows.append({"model": name, "seed": seed, **{k: pooled[k] for k in SUMMARY_KEYS}, **pred.info})
-                probs.append(prob)
-                log.info("%s seed %d: F1 (FOV) %.4f, AUC-ROC %.4f", name, seed, pooled["fov_f1"], pooled["fov_auc_roc"])
-            mean_prob = np.mean(probs, axis=0)
-            score_images(mean_prob, truth, threshold)[0].to_csv(tmp / name / "per_image.csv", float_format="%.6f")
-            c = fov_curves(probs, truth)
+                (folder / "metrics.json").write_text(json.dumps({"pooled": run.pooled, **run.info}, indent=1) + "\n")
+                (tmp_pred / run.model).mkdir(parents=True, exist_ok=True)
+                np.save(tmp_pred / f"{run_dir(run.model, run.seed)}.npy", stored.pop((run.model, run.seed)))
+                rows.append({"model": run.model, "seed": run.seed, **{k: run.pooled[k] for k in SUMMARY_KEYS},
+                             **run.info})
+                log.info("%s seed %d: F1 (FOV) %.4f, AUC-ROC %.4f", run.model, run.seed, run.pooled["fov_f1"],
+                         run.pooled["fov_auc_roc"])
+            name = runs[0].model
+            score_images(seed_average(runs), truth, threshold)[0].to_csv(tmp / name / "per_image.csv",
+                                                                         float_format="%.6f")
+            c = fov_curves([r.probs for r in runs], truth)
             pd.DataFrame({"fpr": c["fpr"], "tpr": c["tpr"]}).to_csv(tmp / name / "roc.csv", index=False)
             pd.DataFrame({"recall": c["recall"], "precision": c["precision"]}).to_csv(tmp / name / "pr.csv", index=False)
         per_seed = pd.DataFrame(rows)
         per_seed.to_csv(tmp / "per_seed.csv", index=False, float_format="%.6f")
-        for name, group in per_seed.groupby("model", sort=False):
-            summary[name] = {"seeds": len(group), **{k: round(float(group[k].mean()), 5) for k in SUMMARY_KEYS},
-                             **{f"{k}_sd": round(float(group[k].std(ddof=1)), 5) if len(group) > 1 else None
-                                for k in ("fov_f1", "fov_auc_roc")}}
+        summary = {name: {k: v if v is None or k == "seeds" else round(v, 5)
+                          for k, v in over_seeds(group, SUMMARY_KEYS, ("fov_f1", "fov_auc_roc")).items()}
+                   for name, group in per_seed.groupby("model", sort=False)}
         (tmp / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
-        morphology_table(truth.masks, truth.fov, truth.ids, how).to_csv(tmp / "truth_morphology.csv",
+        measure_masks(truth.masks, truth.fov, truth.ids, how).to_csv(tmp / "truth_morphology.csv",
                                                                         float_format="%.6f")
         if annotator2 is not None:
             f1 = score_annotator(annotator2, truth, threshold, how, tmp / ANNOTATOR2)

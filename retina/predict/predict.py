@@ -14,12 +14,13 @@ import torch
 from retina.atomic import save_png, write_text
 from retina.config import ModelSpec
 from retina.errors import ConfigError
-from retina.images import read_photograph
-from retina.inference import load_checkpoint, predict_proba
-from retina.model import UNet
-from retina.model_input import model_input, photograph_fov, to_photograph
-from retina.morphology import SPUR_RATIO, UNITS, vessel_measures
-from retina.quality import photo_features, quality_flags
+from retina.data.images import read_photograph
+from retina.train.batched_prediction import predict_proba
+from retina.train.checkpoint import load_checkpoint
+from retina.train.model import UNet
+from retina.data.model_input import model_input, photograph_fov, to_photograph
+from retina.measure.morphology import SPUR_RATIO, UNITS, vessel_measures
+from retina.predict.quality import photo_features, quality_flags
 
 log = logging.getLogger("predict")
 

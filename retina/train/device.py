@@ -1,17 +1,12 @@
-"""Device, precision and memory layout, checkpoints, and batched prediction of vessel probabilities."""
+"""Where and how a network runs: the device, bf16 or fp32, the memory layout, and images as its input tensor."""
 from __future__ import annotations
 
 import contextlib
-from dataclasses import asdict
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from retina.atomic import atomic_path
-from retina.config import ModelSpec
 from retina.errors import TrainingError
-from retina.model import UNet
 
 
 def select_device(setting: str) -> torch.device:
@@ -57,44 +52,3 @@ def to_input(images: torch.Tensor | np.ndarray, device: torch.device,
     images = torch.as_tensor(images)
     x = images.to(device).permute(0, 3, 1, 2).float().div_(255.0)
     return x.contiguous(memory_format=layout)
-
-
-@torch.no_grad()
-def predict_logits(model: UNet, images: np.ndarray, device: torch.device, bf16: bool,
-                   batch_size: int = 4) -> torch.Tensor:
-    """Logits (N,H,W) in fp32 on the CPU for uint8 images (N,H,W,3), in eval mode and channels_last."""
-    was_training = model.training
-    model.eval()
-    out = []
-    for start in range(0, len(images), batch_size):
-        with autocast(device, bf16):
-            logits = model(to_input(images[start:start + batch_size], device))
-        out.append(logits.float()[:, 0].cpu())
-    model.train(was_training)
-    return torch.cat(out)
-
-
-def predict_proba(model: UNet, images: np.ndarray, device: torch.device, bf16: bool,
-                  batch_size: int = 4) -> np.ndarray:
-    """Vessel probabilities (N,H,W) float32 for uint8 images (N,H,W,3)."""
-    return torch.sigmoid(predict_logits(model, images, device, bf16, batch_size)).numpy()
-
-
-def save_checkpoint(path: Path, state_dict: dict, spec: ModelSpec, **info: object) -> None:
-    """Write a model checkpoint (weights, the spec that builds it, and `info`) atomically."""
-    with atomic_path(path) as tmp:
-        torch.save({"spec": asdict(spec), "state_dict": state_dict, **info}, tmp)
-
-
-def load_checkpoint(path: Path, device: torch.device | None = None) -> tuple[UNet, ModelSpec, dict]:
-    """Rebuild a model (channels_last, on `device`) from a checkpoint written by :func:`save_checkpoint`."""
-    if not path.is_file():
-        raise TrainingError(f"{path}: no trained model; run `dvc repro` to train it")
-    try:
-        ckpt = torch.load(path, map_location=device or "cpu", weights_only=True)
-        spec = ModelSpec(**ckpt["spec"])
-        model = UNet.from_spec(spec)
-        model.load_state_dict(ckpt["state_dict"])
-    except (RuntimeError, KeyError, TypeError, EOFError, OSError) as exc:
-        raise TrainingError(f"{path}: not a readable checkpoint ({exc})") from None
-    return model.to(device or "cpu", memory_format=torch.channels_last), spec, ckpt

@@ -1,0 +1,1 @@
+"""Reading and checking the data, and turning it into each model's input."""

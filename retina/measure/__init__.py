@@ -1,0 +1,1 @@
+"""Vessel measurement: the vessel graph, smooth centrelines, and the morphology measures."""

@@ -1,0 +1,1 @@
+"""Photographs through a trained model: the prediction, its measures, and when to doubt it."""

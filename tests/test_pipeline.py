@@ -111,6 +111,9 @@ def test_a_variant_with_its_own_epochs_trains_that_long_and_the_report_says_so(p
     budget = (project / "reports" / "report.md").read_text().split("## Training budget")[1]
     row = next(line for line in budget.splitlines() if line.startswith("| camera_robust |"))
     assert row.split(" | ")[3] == "8"
+    shared, train = params["model"], params["train"]
+    assert (f"width {shared['width']} and depth {shared['depth']}, Adam at learning rate {train['lr']:g} cosine-decayed"
+            in budget)  # the recipe every model follows, from the params it ran with
 
 
 def test_metrics_show_reports_every_model_from_the_summary(project, env):

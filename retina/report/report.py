@@ -200,7 +200,14 @@ def budget_section(params: Params, res: Results, n_train: int) -> list[str]:
              _fmt(b["final_val_dice"]), f"{b['gain_mean']:+.4f} (max {b['gain_max']:+.4f})",
              "yes" if b["converged"] else "**no**", f"{b['train_seconds']:.0f}", "; ".join(b["machines"])]
             for _, b in training_budget(res, params, n_train).iterrows()]
-    return ["## Training budget and convergence", "",
+    t, shared = params.train, params.raw["model"]
+    schedule = (f"Every model follows one recipe, chosen on the validation eyes (reports/cost_sweep.md): a U-Net of "
+                f"width {shared['width']} and depth {shared['depth']}, Adam at learning rate {t.lr:g} cosine-decayed "
+                f"to 0 over the run, batches of {t.batch_size}, loss {t.loss}"
+                + (", random flips and 90-degree rotations" if t.augment else "")
+                + f", validated every {t.val_every} epochs with the best validation Dice's weights kept; the "
+                "epochs of each model are in the table.")
+    return ["## Training budget and convergence", "", schedule, "",
             "What each model saw in training (one crop or image per training image per epoch), and how its "
             "validation Dice moved over the last quarter of validations against the quarter before, mean over seeds "
             f"(max in brackets). A run counts as converged when that gain is below {CONVERGED} for every seed.", "",

@@ -3,7 +3,11 @@ from __future__ import annotations
 
 import json
 
-from benchmarks import train_logs
+import pandas as pd
+import pytest
+import torch
+
+from benchmarks import budget_grid, train_logs
 from benchmarks.budget_grid import table
 from retina.report.budget import seed_summary
 
@@ -65,3 +69,16 @@ def test_train_logs_reads_best_and_final_validation_and_the_convergence_rule_per
     assert lines[0].split(" | ")[:7] == ["| baseline", "0 1", "0.7350 +- 0.0212", "6 8", "0.7300 +- 0.0283",
                                          "+0.0200 +- 0.0424", "no"]
     assert lines[1].split(" | ")[6] == "yes"
+
+
+def test_a_grid_job_trains_its_setting_and_its_row_describes_that_run(project, tmp_path, monkeypatch):
+    monkeypatch.chdir(project)  # the tiny project's params.yaml, overridden by the setting
+    monkeypatch.setitem(budget_grid.SETTINGS, "w2-e4", {"width": 2, "epochs": 4})
+    row = budget_grid.run_one(("w2-e4", "baseline", 1, str(project / "data" / "processed"), str(tmp_path), 1))
+    run = tmp_path / "w2-e4" / "baseline" / "seed1"
+    logged = json.loads((run / "logs" / "run.json").read_text())
+    dice = pd.read_csv(run / "logs" / "plots" / "metrics" / "val" / "dice.tsv", sep="\t")
+    checkpoint = torch.load(run / "model" / "best.pt", weights_only=True)
+    assert logged["epochs"] == row["epochs"] == 4 and logged["seed"] == row["seed"] == 1
+    assert checkpoint["spec"]["width"] == row["width"] == 2 and checkpoint["epoch"] == row["best_epoch"]
+    assert row["val_dice"] == pytest.approx(dice["dice"].max()) and 0 < row["test_f1"] < 1

@@ -56,10 +56,9 @@ def run_one(job: tuple[str, str, int, str, str, int]) -> dict:
     setting, model, seed, data, out, jobs = job
     params = load_params()
     overrides = dict(SETTINGS[setting])
-    base = params.models[model]
-    spec = dataclasses.replace(base, **{k: overrides.pop(k) for k in ARCHITECTURE_KEYS if k in overrides},
-                               epochs=overrides.get("epochs", base.epochs))
-    settings = dataclasses.replace(params.train, seed=seed, **overrides)
+    spec = dataclasses.replace(params.models[model],
+                               **{k: overrides.pop(k) for k in ARCHITECTURE_KEYS if k in overrides})
+    settings = dataclasses.replace(params.train_settings(model, params.seeds[0]), seed=seed, **overrides)
     run = Path(out) / setting / run_dir(model, seed)
     started = time.perf_counter()
     trainer = train_scratch(spec, settings, Path(data), run)

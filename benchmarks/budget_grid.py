@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-from dataclasses import astuple
 import json
 import time
 from pathlib import Path
@@ -28,7 +27,6 @@ from retina.data.arrays import load_arrays, processed_dir
 from retina.config import load_params, run_dir
 from retina.data.dataset import NATIVE_SIZE
 from retina.machine import describe
-from retina.evaluate.runs import score_runs
 from retina.evaluate.scoring import predict_test, score_images
 from retina.evaluate.statistics import last_quarter_gain
 from retina.report.budget import budget_table, seed_summary
@@ -64,11 +62,8 @@ def run_one(job: tuple[str, str, int, str, str, int]) -> dict:
     trainer = train_scratch(spec, settings, Path(data), run)
     seconds = time.perf_counter() - started
     truth = load_arrays(processed_dir(Path(data), NATIVE_SIZE) / "test")
-    checkpoint = run / "model" / "best.pt"
-    [scored] = next(score_runs([model], [seed],
-                               lambda *_: astuple(predict_test(checkpoint, Path(data), settings.precision)),
-                               lambda prob: score_images(prob, truth, params.threshold)))
-    pooled = scored.pooled
+    pred = predict_test(run / "model" / "best.pt", Path(data), settings.precision, settings.device)
+    _, pooled = score_images(pred.prob, truth, params.threshold)
     info = json.loads((run / "logs" / "run.json").read_text())
     row = {"experiment": setting, "model": model, "seed": seed, "width": spec.width, "depth": spec.depth,
            "epochs": settings.epochs,

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -34,9 +37,15 @@ def measure_all() -> dict[str, dict[str, float]]:
             for name, mask in phantoms().items()}
 
 
-def test_phantom_measures_equal_the_reference_to_1e_6():
+def avx512_dispatch_targets() -> list[str]:
+    """numpy's dispatch targets above AVX2 that this CPU runs: disabling them (NPY_DISABLE_CPU_FEATURES) makes numpy
+    take the kernels an AVX2-only CPU takes."""
+    from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+    return [t for t in __cpu_dispatch__ if (t == "X86_V4" or t.startswith("AVX512")) and __cpu_features__.get(t)]
+
+
+def assert_equal_to_reference(measured: dict[str, dict[str, float]]) -> None:
     reference = json.loads(REFERENCE.read_text())
-    measured = measure_all()
     assert measured.keys() == reference.keys()
     for name, values in reference.items():
         for key, want in values.items():
@@ -45,6 +54,27 @@ def test_phantom_measures_equal_the_reference_to_1e_6():
                 assert math.isnan(got), (name, key)
             else:
                 assert got == pytest.approx(want, rel=1e-6, abs=1e-9), (name, key, got, want)
+
+
+def test_phantom_measures_equal_the_reference_to_1e_6():
+    assert_equal_to_reference(measure_all())
+
+
+def test_phantom_measures_with_avx2_kernels_equal_the_reference():
+    """On an AVX-512 CPU, the same phantoms measured with numpy and PyTorch held to their AVX2 kernels, as on an
+    AVX2-only CPU."""
+    targets = avx512_dispatch_targets()
+    if not targets:
+        pytest.skip("this CPU dispatches no numpy kernel above AVX2: the test above already measures with them")
+    env = {**os.environ, "NPY_DISABLE_CPU_FEATURES": " ".join(targets), "ATEN_CPU_CAPABILITY": "avx2",
+           "ONEDNN_MAX_CPU_ISA": "AVX2"}
+    code = ("import json; from tests.test_same_measures_on_every_cpu import measure_all; "
+            "from numpy._core._multiarray_umath import __cpu_features__ as f; "
+            f"assert not any(f[t] for t in {targets!r}); print(json.dumps(measure_all()))")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         cwd=Path(__file__).parents[1])
+    assert out.returncode == 0, out.stderr
+    assert_equal_to_reference(json.loads(out.stdout.splitlines()[-1]))
 
 
 if __name__ == "__main__":

@@ -117,3 +117,7 @@ def test_a_fresh_clone_retrains_nothing_predicts_at_once_and_retrains_only_what_
     table = sh(fresh, sys.executable, "-m", "stages.experiments", env=env)
     assert "| relu @ 64 |" in table and "| silu @ 64 | experiment silu64" in table and "| silu @ 32 |" in table
     assert "| activation ReLU -> SiLU | size 64 | not run" not in table
+    # each effect is also measured within each seed (2 here) and judged by the report's rule
+    row = next(line for line in table.splitlines() if line.startswith("| activation ReLU -> SiLU | size 64 |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert len(cells[6].split(", ")) == 2 and cells[7] in ("better", "worse", "not shown")

@@ -5,6 +5,7 @@ The study changed ReLU -> SiLU and 512 -> 256 at once; `dvc exp run -S activatio
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -14,13 +15,30 @@ from retina.atomic import write_text
 from retina.config import Params, parse_params
 from retina.pipeline.dvc_experiments import csv_at, experiments, git, read_at
 from retina.errors import PipelineError
+from retina.evaluate.claims import ALPHA, CONTRADICTED, HOLDS, comparison_claim
 from retina.metrics import paired_comparison
 
 PER_IMAGE = "reports/eval/{}/per_image.csv"  # per-image scores of a model's seed-averaged probabilities
+SEED_PER_IMAGE = "reports/eval/{}/seed{}/per_image.csv"  # per-image scores of one seed's probabilities
+VERDICTS = {HOLDS: "better", CONTRADICTED: "worse"}  # the report's rule, read as "is the second better?"
 
 
-def _per_image(rev: str, model: str) -> pd.DataFrame:
-    return csv_at(rev, PER_IMAGE.format(model), index_col="image")
+@dataclass(frozen=True)
+class Cell:
+    """One (activation, size) cell: where it comes from, its seed-averaged per-image scores, and each seed's."""
+
+    source: str
+    scores: pd.DataFrame
+    seeds: list[pd.DataFrame]
+
+
+def _cell(source: str, rev: str, model: str, seeds: list[int]) -> Cell:
+    scores = csv_at(rev, PER_IMAGE.format(model), index_col="image")
+    try:
+        per_seed = [csv_at(rev, SEED_PER_IMAGE.format(model, s), index_col="image") for s in seeds]
+    except PipelineError:
+        per_seed = []  # a revision from before per-seed scores were kept
+    return Cell(source, scores, per_seed)
 
 
 def committed_params() -> Params:
@@ -29,14 +47,15 @@ def committed_params() -> Params:
     return parse_params(yaml.safe_load(read_at("HEAD", "params.yaml")))
 
 
-def collect_cells(params: Params) -> dict[tuple[str, int], tuple[str, pd.DataFrame]]:
-    """{(activation, size): (where from, per-image scores)} from HEAD's models and the baseline experiments."""
+def collect_cells(params: Params) -> dict[tuple[str, int], Cell]:
+    """{(activation, size): cell} from HEAD's models and the baseline experiments."""
     head = git("rev-parse", "HEAD").strip()
     base = params.models["baseline"]
-    cells = {(base.activation, base.image_size): (f"baseline @ {head[:7]}", _per_image(head, "baseline"))}
+    seeds = list(params.seeds)
+    cells = {(base.activation, base.image_size): _cell(f"baseline @ {head[:7]}", head, "baseline", seeds)}
     silu = params.models.get("silu256")
     if silu and silu.attention == "none":
-        cells[(silu.activation, silu.image_size)] = (f"silu256 @ {head[:7]}", _per_image(head, "silu256"))
+        cells[(silu.activation, silu.image_size)] = _cell(f"silu256 @ {head[:7]}", head, "silu256", seeds)
     for exp in experiments():
         p = exp["params"]
         if exp["rev"] == head or p.get("attention", "none") != "none" or p.get("model") != params.raw["model"] \
@@ -45,40 +64,62 @@ def collect_cells(params: Params) -> dict[tuple[str, int], tuple[str, pd.DataFra
         key = (p.get("activation"), p.get("image_size"))
         if key not in cells:
             try:
-                cells[key] = (f"experiment {exp['name']} (baseline)", _per_image(exp["rev"], "baseline"))
+                cells[key] = _cell(f"experiment {exp['name']} (baseline)", exp["rev"], "baseline", seeds)
             except PipelineError:
                 continue
     return cells
 
 
+def _seed_f1(cell: Cell) -> str:
+    f1 = pd.Series([df["fov_f1"].mean() for df in cell.seeds])
+    if len(f1) < 2:
+        return f"{f1.iloc[0]:.4f} (one seed)" if len(f1) else "not kept"
+    return f"{f1.mean():.4f} +- {f1.std(ddof=1):.4f}"
+
+
+def _seed_differences(first: Cell, second: Cell) -> list[float]:
+    """Seed k of the second cell minus seed k of the first: the mean F1 difference over images, paired by image id."""
+    return [float((b["fov_f1"] - a["fov_f1"]).mean()) for a, b in zip(first.seeds, second.seeds)]
+
+
 def write_ablation(params: Params, out: Path) -> str:
     """Write the activation x resolution table and its paired comparisons to `out`; return the text."""
     cells = collect_cells(params)
-    n_images = max((len(df) for _, df in cells.values()), default=0)
-    rows = [f"| {act} @ {size} | {source} | {df['fov_f1'].mean():.4f} | {df['fov_auc_roc'].mean():.4f} |"
-            for (act, size), (source, df) in sorted(cells.items(), key=lambda kv: (kv[0][0], -kv[0][1]))]
+    n_images = max((len(c.scores) for c in cells.values()), default=0)
+    rows = [f"| {act} @ {size} | {c.source} | {c.scores['fov_f1'].mean():.4f} | {_seed_f1(c)} | "
+            f"{c.scores['fov_auc_roc'].mean():.4f} |"
+            for (act, size), c in sorted(cells.items(), key=lambda kv: (kv[0][0], -kv[0][1]))]
     lines = ["# Activation vs resolution", "",
              "The study changed the activation (ReLU -> SiLU) and the input size (512 -> 256) at once. These runs "
              "separate the two: same width, depth, training settings and seeds; only the named setting differs. "
-             "Mean of per-image scores of the seed-averaged probabilities "
-             f"({len(params.seeds)} seeds) on the {n_images} test images, scored at 512x512 inside the field of "
-             "view.", "",
-             "| model | from | F1 (FOV) | AUC-ROC (FOV) |", "|---|---|---|---|", *rows, "",
-             "Paired per-image comparisons (second minus first, paired by image id; 95% bootstrap CI; Wilcoxon "
-             "signed-rank):", "",
-             "| effect | held fixed | F1 difference | 95% CI | second better on | p |", "|---|---|---|---|---|---|"]
+             "Mean of per-image scores on the "
+             f"{n_images} test images, scored at 512x512 inside the field of view: of the seed-averaged "
+             f"probabilities ({len(params.seeds)} seeds), and of each seed's own (mean +- sd over seeds).", "",
+             "| model | from | F1 (FOV), seed-averaged | F1 (FOV), per seed | AUC-ROC (FOV) |", "|---|---|---|---|---|",
+             *rows, "",
+             "Paired per-image comparisons (second minus first, paired by image id, on the seed-averaged "
+             "probabilities: 95% bootstrap CI, Wilcoxon signed-rank), the same difference within each seed (seed k "
+             "against seed k), and the verdict by the report's rule: *better* when every seed and the pooled test "
+             f"(p < {ALPHA}, CI excluding 0) show the second better, *worse* when all show it worse, *not shown* "
+             "otherwise.", "",
+             "| effect | held fixed | F1 difference | 95% CI | second better on | p | per seed | second is |",
+             "|---|---|---|---|---|---|---|---|"]
     sizes = sorted({size for _, size in cells}, reverse=True)
     pairs = [(("relu", size), ("silu", size), "activation ReLU -> SiLU", f"size {size}") for size in sizes]
     pairs += [((act, sizes[0]), (act, sizes[-1]), f"resolution {sizes[0]} -> {sizes[-1]}", act)
               for act in ("relu", "silu") if len(sizes) > 1]
     for first, second, effect, fixed in pairs:
         if first in cells and second in cells:
-            c = paired_comparison(cells[first][1]["fov_f1"], cells[second][1]["fov_f1"], params.bootstrap,
-                                  params.seed)
+            a, b = cells[first], cells[second]
+            c = paired_comparison(a.scores["fov_f1"], b.scores["fov_f1"], params.bootstrap, params.seed)
+            per_seed = _seed_differences(a, b)
+            judged = comparison_claim(effect, per_seed, c).verdict if per_seed else "no per-seed scores"
+            judged = VERDICTS.get(judged, judged)
             lines.append(f"| {effect} | {fixed} | {c['mean_diff']:+.4f} | [{c['ci_low']:+.4f}, {c['ci_high']:+.4f}]"
-                         f" | {c['b_wins']}/{c['n']} | {c['p_wilcoxon']:.3g} |")
+                         f" | {c['b_wins']}/{c['n']} | {c['p_wilcoxon']:.3g} | "
+                         f"{', '.join(f'{d:+.4f}' for d in per_seed)} | {judged} |")
         else:
-            lines.append(f"| {effect} | {fixed} | not run | | | |")
+            lines.append(f"| {effect} | {fixed} | not run | | | | | |")
     text = "\n".join(lines) + "\n"
     write_text(out, text)
     return text

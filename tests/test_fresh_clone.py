@@ -117,6 +117,8 @@ def test_a_fresh_clone_retrains_nothing_predicts_at_once_and_retrains_only_what_
     table = sh(fresh, sys.executable, "-m", "stages.experiments", env=env)
     assert "| relu @ 64 |" in table and "| silu @ 64 | experiment silu64" in table and "| silu @ 32 |" in table
     assert "| activation ReLU -> SiLU | size 64 | not run" not in table
+    epochs = yaml.safe_load((fresh / "params.yaml").read_text())["train"]["epochs"]  # each cell names its schedule
+    assert f"| silu @ 64 | experiment silu64 (baseline) | {epochs} |" in table
     # each effect is also measured within each seed (2 here) and judged by the report's rule
     row = next(line for line in table.splitlines() if line.startswith("| activation ReLU -> SiLU | size 64 |"))
     cells = [c.strip() for c in row.strip("|").split("|")]

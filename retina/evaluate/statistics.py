@@ -52,11 +52,17 @@ def score_table(res: Results, resamples: int, seed: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def seed_differences(first: list[pd.DataFrame], second: list[pd.DataFrame], score: str) -> list[float]:
+    """Seed k of `second` minus seed k of `first`: the mean difference of one per-image score, paired by image id
+    (the frames' index), one value per seed."""
+    return [float(np.nanmean(b[score] - a[score])) for a, b in zip(first, second, strict=True)]
+
+
 def compare(res: Results, a: str, b: str, score: str, resamples: int, seed: int) -> tuple[list[float], dict | None]:
-    """b against a on one per-image score: the mean difference within each seed (seed k of b vs seed k of a, paired
-    by image id), and the pooled paired test on the seed-averaged probabilities. (None for a missing side.)"""
-    per_seed = [float(np.nanmean(res.per_image[(b, s)][score] - res.per_image[(a, s)][score]))
-                for s in res.seeds if (a, s) in res.per_image and (b, s) in res.per_image]
+    """b against a on one per-image score: the mean difference within each seed (:func:`seed_differences`), and the
+    pooled paired test on the seed-averaged probabilities. (None for a missing side.)"""
+    both = [s for s in res.seeds if (a, s) in res.per_image and (b, s) in res.per_image]
+    per_seed = seed_differences([res.per_image[(a, s)] for s in both], [res.per_image[(b, s)] for s in both], score)
     if a not in res.ensemble or b not in res.ensemble:
         return per_seed, None
     return per_seed, paired_comparison(res.ensemble[a][score], res.ensemble[b][score], resamples, seed)

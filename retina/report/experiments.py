@@ -16,6 +16,7 @@ from retina.config import Params, parse_params
 from retina.pipeline.dvc_experiments import csv_at, experiments, git, read_at
 from retina.errors import PipelineError
 from retina.evaluate.claims import ALPHA, CONTRADICTED, HOLDS, comparison_claim
+from retina.evaluate.statistics import seed_differences
 from retina.metrics import paired_comparison
 
 PER_IMAGE = "reports/eval/{}/per_image.csv"  # per-image scores of a model's seed-averaged probabilities
@@ -25,20 +26,22 @@ VERDICTS = {HOLDS: "better", CONTRADICTED: "worse"}  # the report's rule, read a
 
 @dataclass(frozen=True)
 class Cell:
-    """One (activation, size) cell: where it comes from, its seed-averaged per-image scores, and each seed's."""
+    """One (activation, size) cell: where it comes from, its training epochs, its seed-averaged per-image scores, and
+    each seed's."""
 
     source: str
+    epochs: int
     scores: pd.DataFrame
     seeds: list[pd.DataFrame]
 
 
-def _cell(source: str, rev: str, model: str, seeds: list[int]) -> Cell:
+def _cell(source: str, epochs: int, rev: str, model: str, seeds: list[int]) -> Cell:
     scores = csv_at(rev, PER_IMAGE.format(model), index_col="image")
     try:
         per_seed = [csv_at(rev, SEED_PER_IMAGE.format(model, s), index_col="image") for s in seeds]
     except PipelineError:
         per_seed = []  # a revision from before per-seed scores were kept
-    return Cell(source, scores, per_seed)
+    return Cell(source, epochs, scores, per_seed)
 
 
 def committed_params() -> Params:
@@ -52,10 +55,12 @@ def collect_cells(params: Params) -> dict[tuple[str, int], Cell]:
     head = git("rev-parse", "HEAD").strip()
     base = params.models["baseline"]
     seeds = list(params.seeds)
-    cells = {(base.activation, base.image_size): _cell(f"baseline @ {head[:7]}", head, "baseline", seeds)}
+    cells = {(base.activation, base.image_size):
+             _cell(f"baseline @ {head[:7]}", params.epochs["baseline"], head, "baseline", seeds)}
     silu = params.models.get("silu256")
     if silu and silu.attention == "none":
-        cells[(silu.activation, silu.image_size)] = _cell(f"silu256 @ {head[:7]}", head, "silu256", seeds)
+        cells[(silu.activation, silu.image_size)] = \
+            _cell(f"silu256 @ {head[:7]}", params.epochs["silu256"], head, "silu256", seeds)
     for exp in experiments():
         p = exp["params"]
         if exp["rev"] == head or p.get("attention", "none") != "none" or p.get("model") != params.raw["model"] \
@@ -64,7 +69,8 @@ def collect_cells(params: Params) -> dict[tuple[str, int], Cell]:
         key = (p.get("activation"), p.get("image_size"))
         if key not in cells:
             try:
-                cells[key] = _cell(f"experiment {exp['name']} (baseline)", exp["rev"], "baseline", seeds)
+                cells[key] = _cell(f"experiment {exp['name']} (baseline)", p["train"]["epochs"], exp["rev"],
+                                    "baseline", seeds)
             except PipelineError:
                 continue
     return cells
@@ -77,25 +83,22 @@ def _seed_f1(cell: Cell) -> str:
     return f"{f1.mean():.4f} +- {f1.std(ddof=1):.4f}"
 
 
-def _seed_differences(first: Cell, second: Cell) -> list[float]:
-    """Seed k of the second cell minus seed k of the first: the mean F1 difference over images, paired by image id."""
-    return [float((b["fov_f1"] - a["fov_f1"]).mean()) for a, b in zip(first.seeds, second.seeds)]
-
-
 def write_ablation(params: Params, out: Path) -> str:
     """Write the activation x resolution table and its paired comparisons to `out`; return the text."""
     cells = collect_cells(params)
     n_images = max((len(c.scores) for c in cells.values()), default=0)
-    rows = [f"| {act} @ {size} | {c.source} | {c.scores['fov_f1'].mean():.4f} | {_seed_f1(c)} | "
+    rows = [f"| {act} @ {size} | {c.source} | {c.epochs} | {c.scores['fov_f1'].mean():.4f} | {_seed_f1(c)} | "
             f"{c.scores['fov_auc_roc'].mean():.4f} |"
             for (act, size), c in sorted(cells.items(), key=lambda kv: (kv[0][0], -kv[0][1]))]
     lines = ["# Activation vs resolution", "",
              "The study changed the activation (ReLU -> SiLU) and the input size (512 -> 256) at once. These runs "
-             "separate the two: same width, depth, training settings and seeds; only the named setting differs. "
+             "separate the two: same width, depth, training settings and seeds; only the named setting differs, and the "
+             "epochs where a model sets its own. "
              "Mean of per-image scores on the "
              f"{n_images} test images, scored at 512x512 inside the field of view: of the seed-averaged "
              f"probabilities ({len(params.seeds)} seeds), and of each seed's own (mean +- sd over seeds).", "",
-             "| model | from | F1 (FOV), seed-averaged | F1 (FOV), per seed | AUC-ROC (FOV) |", "|---|---|---|---|---|",
+             "| model | from | epochs | F1 (FOV), seed-averaged | F1 (FOV), per seed | AUC-ROC (FOV) |",
+             "|---|---|---|---|---|---|",
              *rows, "",
              "Paired per-image comparisons (second minus first, paired by image id, on the seed-averaged "
              "probabilities: 95% bootstrap CI, Wilcoxon signed-rank), the same difference within each seed (seed k "
@@ -112,7 +115,7 @@ def write_ablation(params: Params, out: Path) -> str:
         if first in cells and second in cells:
             a, b = cells[first], cells[second]
             c = paired_comparison(a.scores["fov_f1"], b.scores["fov_f1"], params.bootstrap, params.seed)
-            per_seed = _seed_differences(a, b)
+            per_seed = seed_differences(a.seeds, b.seeds, "fov_f1") if len(a.seeds) == len(b.seeds) else []
             judged = comparison_claim(effect, per_seed, c).verdict if per_seed else "no per-seed scores"
             judged = VERDICTS.get(judged, judged)
             lines.append(f"| {effect} | {fixed} | {c['mean_diff']:+.4f} | [{c['ci_low']:+.4f}, {c['ci_high']:+.4f}]"

@@ -41,7 +41,8 @@ SETTINGS = {
     "w16-e150-bce": {"epochs": 150, "loss": "bce"},
     # the cheap half: narrower and shallower networks, shorter and hotter schedules
     "w4-e90": {"width": 4, "epochs": 90}, "w8-e45": {"width": 8, "epochs": 45}, "w8-e90": {"width": 8, "epochs": 90},
-    "w8-e180": {"width": 8, "epochs": 180}, "w12-e90": {"width": 12, "epochs": 90},
+    "w8-e180": {"width": 8, "epochs": 180}, "w8-e360": {"width": 8, "epochs": 360},
+    "w12-e90": {"width": 12, "epochs": 90},
     "w8-d3-e90": {"width": 8, "depth": 3, "epochs": 90}, "w8-e90-lr5": {"width": 8, "epochs": 90, "lr": 0.005},
     "w8-e45-lr5": {"width": 8, "epochs": 45, "lr": 0.005},
 }

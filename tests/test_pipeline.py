@@ -171,6 +171,18 @@ def _epochs_done(project: Path, name: str) -> int:
         return 0
 
 
+def run_in_slices(group: int, ready, slice_s: float = 0.01, limit_s: float = 600) -> None:
+    """Let a process group run in short slices and stop it between them until ready() holds, checked while it is
+    stopped: the group is left stopped at a state that ready() saw, however fast its steps (the tiny project's
+    epochs take a few milliseconds, so polling a running process can miss a whole run)."""
+    deadline = time.monotonic() + limit_s
+    os.killpg(group, signal.SIGSTOP)
+    while not ready() and time.monotonic() < deadline:
+        os.killpg(group, signal.SIGCONT)
+        time.sleep(slice_s)
+        os.killpg(group, signal.SIGSTOP)
+
+
 def seen_for(seconds: float):
     """A ready() that turns true `seconds` after its first call (the process is running from then on)."""
     first: list[float] = []
@@ -189,10 +201,10 @@ def test_ctrl_c_in_training_ends_in_one_line_and_leaves_the_committed_run_in_pla
     with tempfile.TemporaryFile("w+") as log:
         repro = subprocess.Popen(["dvc", "repro", "--force", "--single-item", stage], cwd=work, env=env, stdout=log,
                                  stderr=subprocess.STDOUT, text=True, start_new_session=True)
-        deadline = time.monotonic() + 600
-        while _epochs_done(work, name) < 2 and repro.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        os.killpg(repro.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole foreground group
+        run_in_slices(repro.pid, lambda: _epochs_done(work, name) >= 2 or repro.poll() is not None)
+        if repro.poll() is None:
+            os.killpg(repro.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole foreground group
+            os.killpg(repro.pid, signal.SIGCONT)  # the interrupt is handled first: no epoch runs after the check
         repro.wait(timeout=120)
         log.seek(0)
         output = log.read()

@@ -199,8 +199,11 @@ def test_ctrl_c_in_training_ends_in_one_line_and_leaves_the_committed_run_in_pla
     stage, run, name = "train_variant@silu256-1", "silu256/seed1", "silu256-seed1"
     before = {p: (work / p).read_bytes() for p in _files(work, run)}
     with tempfile.TemporaryFile("w+") as log:
+        # SIGINT at its default, as in a terminal: a suite started in the background (`... &` in a script) inherits
+        # it ignored, and Python then never raises KeyboardInterrupt
         repro = subprocess.Popen(["dvc", "repro", "--force", "--single-item", stage], cwd=work, env=env, stdout=log,
-                                 stderr=subprocess.STDOUT, text=True, start_new_session=True)
+                                 stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                                 preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         # the trainer logs an epoch after saving its resume state; pread leaves the file offset DVC writes at alone
         run_in_slices(repro.pid, lambda: "epoch 2/" in os.pread(log.fileno(), 1 << 20, 0).decode(errors="replace")
                       or repro.poll() is not None)

@@ -11,6 +11,7 @@ import pandas as pd
 import yaml
 from PIL import Image
 
+from retina.machine import cpu_kind
 from tests.conftest import MODELS, clone, sh
 from tests.synthetic import fundus
 
@@ -118,7 +119,9 @@ def test_a_fresh_clone_retrains_nothing_predicts_at_once_and_retrains_only_what_
     assert "| relu @ 64 |" in table and "| silu @ 64 | experiment silu64" in table and "| silu @ 32 |" in table
     assert "| activation ReLU -> SiLU | size 64 | not run" not in table
     epochs = yaml.safe_load((fresh / "params.yaml").read_text())["train"]["epochs"]  # each cell names its schedule
-    assert f"| silu @ 64 | experiment silu64 (baseline) | {epochs} |" in table
+    silu64 = next(line for line in table.splitlines() if line.startswith("| silu @ 64 |"))
+    assert silu64.startswith(f"| silu @ 64 | experiment silu64 (baseline) | {epochs} |")
+    assert f"| {cpu_kind()}, " in silu64  # names the CPU its runs trained on
     # each effect is also measured within each seed (2 here) and judged by the report's rule
     row = next(line for line in table.splitlines() if line.startswith("| activation ReLU -> SiLU | size 64 |"))
     cells = [c.strip() for c in row.strip("|").split("|")]

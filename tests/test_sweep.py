@@ -12,10 +12,11 @@ from benchmarks.budget_grid import table
 from retina.report.budget import seed_summary
 
 
-def row(experiment: str, epochs: int, seed: int, val_dice: float, gain: float, model: str = "baseline") -> dict:
+def row(experiment: str, epochs: int, seed: int, val_dice: float, gain: float, model: str = "baseline",
+        machine: str = "test CPU", s_per_epoch: float = 2.0) -> dict:
     return {"experiment": experiment, "model": model, "seed": seed, "width": 16, "epochs": epochs, "lr": 0.002,
-            "batch": 4, "crop": 256, "val_every": 2, "soft": False, "loss": "bce+dice", "train_s": 2.0 * epochs,
-            "s_per_epoch": 2.0, "machine": "test", "val_dice": val_dice, "gain": gain,
+            "batch": 4, "crop": 256, "val_every": 2, "soft": False, "loss": "bce+dice", "train_s": s_per_epoch * epochs,
+            "s_per_epoch": s_per_epoch, "machine": machine, "val_dice": val_dice, "gain": gain,
             "test_f1": val_dice + 0.03, "test_auc": 0.97}
 
 
@@ -32,6 +33,15 @@ def test_summary_gives_mean_and_spread_per_setting_cheapest_first_and_converged_
     assert lines[0].split(" | ")[3:7] == ["3.0", "0.7650 +- 0.0071", "+0.0030 +- 0.0028", "no"]  # 2 s x 90 epochs
     assert lines[1].split(" | ")[3:7] == ["8.0", "0.7850 +- 0.0071", "+0.0015 +- 0.0007", "yes"]
     assert lines[2].split(" | ")[3:7] == ["3.0", "0.7500", "+0.0000", "yes"]
+    assert all(line.endswith(" | test CPU |") for line in lines)
+
+
+def test_summary_keeps_one_settings_runs_on_different_machines_apart():
+    rows = [row("short", 90, 0, 0.77, 0.001), row("short", 90, 1, 0.76, 0.005),
+            row("short", 90, 0, 0.78, 0.001, machine="fast CPU", s_per_epoch=1.0)]
+    lines = body(seed_summary(rows))
+    assert [(line.split(" | ")[2], line.split(" | ")[3], line.split(" | ")[-1]) for line in lines] == \
+        [("0", "1.5", "fast CPU |"), ("0 1", "3.0", "test CPU |")]
 
 
 def test_grid_table_summarises_the_settings_and_lists_each_run_with_its_seed(tmp_path):
@@ -71,14 +81,17 @@ def test_train_logs_reads_best_and_final_validation_and_the_convergence_rule_per
     assert lines[1].split(" | ")[6] == "yes"
 
 
-def test_a_grid_job_trains_its_setting_and_its_row_describes_that_run(project, tmp_path, monkeypatch):
+@pytest.mark.parametrize("model, model_input", [("baseline", "raw"), ("camera_robust", "clahe")])
+def test_a_grid_job_trains_its_setting_and_its_row_describes_that_run(project, tmp_path, monkeypatch, model,
+                                                                       model_input):
     monkeypatch.chdir(project)  # the tiny project's params.yaml, overridden by the setting
     monkeypatch.setitem(budget_grid.SETTINGS, "w2-e4", {"width": 2, "epochs": 4})
-    row = budget_grid.run_one(("w2-e4", "baseline", 1, str(project / "data" / "processed"), str(tmp_path), 1))
-    run = tmp_path / "w2-e4" / "baseline" / "seed1"
+    row = budget_grid.run_one(("w2-e4", model, 1, str(project / "data" / "processed"), str(tmp_path), 1))
+    run = tmp_path / "w2-e4" / model / "seed1"
     logged = json.loads((run / "logs" / "run.json").read_text())
     dice = pd.read_csv(run / "logs" / "plots" / "metrics" / "val" / "dice.tsv", sep="\t")
     checkpoint = torch.load(run / "model" / "best.pt", weights_only=True)
     assert logged["epochs"] == row["epochs"] == 4 and logged["seed"] == row["seed"] == 1
     assert checkpoint["spec"]["width"] == row["width"] == 2 and checkpoint["epoch"] == row["best_epoch"]
+    assert checkpoint["spec"]["input"] == model_input and row["model"] == model  # the variant's own input
     assert row["val_dice"] == pytest.approx(dice["dice"].max()) and 0 < row["test_f1"] < 1

@@ -96,15 +96,16 @@ def mean_pm(values: pd.Series, sign: str = "", digits: int = 4) -> str:
 
 
 def seed_summary(rows: list[dict]) -> str:
-    """Markdown: per model and experiment (cheapest first), the mean +- sd over its seeds of what the choice rests
-    on, and whether every seed converged."""
-    df = pd.DataFrame(rows).sort_values(["model", "epochs", "width", "experiment"])
+    """Markdown: per model, experiment and machine (cheapest first), the mean +- sd over its seeds of what the choice
+    rests on, and whether every seed converged. Runs of one setting on different machines are summarised apart:
+    their minutes are different costs."""
+    df = pd.DataFrame(rows).sort_values(["model", "epochs", "width", "experiment", "machine"])
     out = ["| model | experiment | seeds | train min per run | best val Dice | val Dice gain, last quarter | "
-           "converged (all seeds) | test F1 (FOV) | test AUC-ROC |", "|---|---|---|---|---|---|---|---|---|"]
-    for (model, name), group in df.groupby(["model", "experiment"], sort=False):
+           "converged (all seeds) | test F1 (FOV) | test AUC-ROC | machine |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for (model, name, machine), group in df.groupby(["model", "experiment", "machine"], sort=False):
         converged = "yes" if (group["gain"] < CONVERGED).all() else "no"
         out.append(f"| {model} | {name} | {' '.join(map(str, sorted(group['seed'])))} | "
                    f"{group['train_s'].mean() / 60:.1f} | "
                    f"{mean_pm(group['val_dice'])} | {mean_pm(group['gain'], '+')} | {converged} | "
-                   f"{mean_pm(group['test_f1'])} | {mean_pm(group['test_auc'])} |")
+                   f"{mean_pm(group['test_f1'])} | {mean_pm(group['test_auc'])} | {machine} |")
     return "\n".join(out)

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import json
+
 import pandas as pd
 import yaml
 
@@ -21,18 +23,20 @@ from retina.metrics import paired_comparison
 
 PER_IMAGE = "reports/eval/{}/per_image.csv"  # per-image scores of a model's seed-averaged probabilities
 SEED_PER_IMAGE = "reports/eval/{}/seed{}/per_image.csv"  # per-image scores of one seed's probabilities
+RUN_INFO = "reports/train/{}/seed{}/run.json"  # a training run's record, with the machine it ran on
 VERDICTS = {HOLDS: "better", CONTRADICTED: "worse"}  # the report's rule, read as "is the second better?"
 
 
 @dataclass(frozen=True)
 class Cell:
-    """One (activation, size) cell: where it comes from, its training epochs, its seed-averaged per-image scores, and
-    each seed's."""
+    """One (activation, size) cell: where it comes from, its training epochs, its seed-averaged per-image scores,
+    each seed's, and the machines its runs trained on."""
 
     source: str
     epochs: int
     scores: pd.DataFrame
     seeds: list[pd.DataFrame]
+    machines: list[str]
 
 
 def _cell(source: str, epochs: int, rev: str, model: str, seeds: list[int]) -> Cell:
@@ -41,7 +45,13 @@ def _cell(source: str, epochs: int, rev: str, model: str, seeds: list[int]) -> C
         per_seed = [csv_at(rev, SEED_PER_IMAGE.format(model, s), index_col="image") for s in seeds]
     except PipelineError:
         per_seed = []  # a revision from before per-seed scores were kept
-    return Cell(source, epochs, scores, per_seed)
+    machines = set()
+    for s in seeds:
+        try:
+            machines.add(json.loads(read_at(rev, RUN_INFO.format(model, s))).get("machine", "not recorded"))
+        except PipelineError:
+            machines.add("not recorded")
+    return Cell(source, epochs, scores, per_seed, sorted(machines))
 
 
 def committed_params() -> Params:
@@ -88,17 +98,18 @@ def write_ablation(params: Params, out: Path) -> str:
     cells = collect_cells(params)
     n_images = max((len(c.scores) for c in cells.values()), default=0)
     rows = [f"| {act} @ {size} | {c.source} | {c.epochs} | {c.scores['fov_f1'].mean():.4f} | {_seed_f1(c)} | "
-            f"{c.scores['fov_auc_roc'].mean():.4f} |"
+            f"{c.scores['fov_auc_roc'].mean():.4f} | {'; '.join(c.machines)} |"
             for (act, size), c in sorted(cells.items(), key=lambda kv: (kv[0][0], -kv[0][1]))]
     lines = ["# Activation vs resolution", "",
              "The study changed the activation (ReLU -> SiLU) and the input size (512 -> 256) at once. These runs "
              "separate the two: same width, depth, training settings and seeds; only the named setting differs, and the "
-             "epochs where a model sets its own. "
+             "epochs where a model sets its own. Each cell names the CPU its runs trained on: a seed trained on two "
+             "CPUs need not give the same weights (their bf16 kernels differ), which adds to the noise between cells. "
              "Mean of per-image scores on the "
              f"{n_images} test images, scored at 512x512 inside the field of view: of the seed-averaged "
              f"probabilities ({len(params.seeds)} seeds), and of each seed's own (mean +- sd over seeds).", "",
-             "| model | from | epochs | F1 (FOV), seed-averaged | F1 (FOV), per seed | AUC-ROC (FOV) |",
-             "|---|---|---|---|---|---|",
+             "| model | from | epochs | F1 (FOV), seed-averaged | F1 (FOV), per seed | AUC-ROC (FOV) | trained on |",
+             "|---|---|---|---|---|---|---|",
              *rows, "",
              "Paired per-image comparisons (second minus first, paired by image id, on the seed-averaged "
              "probabilities: 95% bootstrap CI, Wilcoxon signed-rank), the same difference within each seed (seed k "

@@ -3,6 +3,7 @@ committed at a revision (an experiment's outputs under reports/ are committed in
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 
 import dvc.api
@@ -47,3 +48,8 @@ def read_at(rev: str, path: str) -> str:
 def csv_at(rev: str, path: str, **kwargs) -> pd.DataFrame:
     """A CSV file as committed at `rev`."""
     return pd.read_csv(io.StringIO(read_at(rev, path)), **kwargs)
+
+
+def json_at(rev: str, path: str) -> dict:
+    """A JSON file as committed at `rev`."""
+    return json.loads(read_at(rev, path))

@@ -5,15 +5,13 @@ Choose settings on the validation columns; the test columns are reported beside 
 """
 from __future__ import annotations
 
-import io
-import json
 import math
 from pathlib import Path
 
 import pandas as pd
 
 from retina.atomic import write_text
-from retina.pipeline.dvc_experiments import experiments, read_at
+from retina.pipeline.dvc_experiments import csv_at, experiments, json_at
 from retina.errors import PipelineError
 from retina.evaluate.statistics import CONVERGED, last_quarter_gain, mean_sd
 
@@ -30,7 +28,7 @@ def run_rows(exp: dict) -> list[dict]:
     """One row per (model, seed) that the experiment trained: its knobs, cost and scores."""
     p, rev = exp["params"], exp["rev"]
     try:
-        summary = json.loads(read_at(rev, "reports/eval/summary.json"))
+        summary = json_at(rev, "reports/eval/summary.json")
     except PipelineError:
         return []  # an experiment without results (failed or still queued)
     rows = []
@@ -38,8 +36,8 @@ def run_rows(exp: dict) -> list[dict]:
         for seed in p.get("seeds", [0]):
             run = f"reports/train/{model}/seed{seed}"
             try:
-                info = json.loads(read_at(rev, f"{run}/run.json"))
-                dice = pd.read_csv(io.StringIO(read_at(rev, f"{run}/plots/metrics/val/dice.tsv")), sep="\t")
+                info = json_at(rev, f"{run}/run.json")
+                dice = csv_at(rev, f"{run}/plots/metrics/val/dice.tsv", sep="\t")
             except PipelineError:
                 continue
             history = pd.DataFrame({"val/dice": dice.set_index("step")["dice"]})

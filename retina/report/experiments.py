@@ -8,14 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import json
-
 import pandas as pd
 import yaml
 
 from retina.atomic import write_text
 from retina.config import Params, parse_params
-from retina.pipeline.dvc_experiments import csv_at, experiments, git, read_at
+from retina.pipeline.dvc_experiments import csv_at, experiments, git, json_at, read_at
 from retina.errors import PipelineError
 from retina.evaluate.claims import ALPHA, CONTRADICTED, HOLDS, comparison_claim
 from retina.evaluate.statistics import seed_differences
@@ -45,13 +43,15 @@ def _cell(source: str, epochs: int, rev: str, model: str, seeds: list[int]) -> C
         per_seed = [csv_at(rev, SEED_PER_IMAGE.format(model, s), index_col="image") for s in seeds]
     except PipelineError:
         per_seed = []  # a revision from before per-seed scores were kept
-    machines = set()
-    for s in seeds:
-        try:
-            machines.add(json.loads(read_at(rev, RUN_INFO.format(model, s))).get("machine", "not recorded"))
-        except PipelineError:
-            machines.add("not recorded")
-    return Cell(source, epochs, scores, per_seed, sorted(machines))
+    return Cell(source, epochs, scores, per_seed, sorted({_machine(rev, model, s) for s in seeds}))
+
+
+def _machine(rev: str, model: str, seed: int) -> str:
+    """The CPU (or GPU) a run trained on, from its training record at `rev`."""
+    try:
+        return json_at(rev, RUN_INFO.format(model, seed)).get("machine", "not recorded")
+    except PipelineError:
+        return "not recorded"
 
 
 def committed_params() -> Params:

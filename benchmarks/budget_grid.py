@@ -5,12 +5,13 @@ each row's seconds are then one run's real cost on that CPU; on a GPU, jobs side
     python -m benchmarks.budget_grid run --data data/processed --out /tmp/grid [--jobs 8] [--seeds 0 1]
     python -m benchmarks.budget_grid table /tmp/grid/rows.json [more rows.json ...] > reports/budget_gpu.md
 
-Each job trains one model of params.yaml (--models: baseline and silu256 unless named) with the setting's overrides of model.width, train.epochs,
-train.lr, train.loss or train.batch_size, as the train stage would (retina.train.trainer), then scores its best checkpoint
-as the evaluate stage does: test images at 512 inside the FOV. The rows have the columns of `python -m stages.budget`
-(retina.report.budget), so the table reads like reports/budget.md, with each setting's mean +- sd over seeds added. Choose
-on the validation columns; the test columns are reported beside them, never used to choose. Train seconds of jobs
-that shared a GPU are the machine's throughput divided among them, not one run's cost. Needs `dvc repro preprocess`.
+Each job trains one model of params.yaml (--models: baseline and silu256 unless named) with the setting's overrides
+of model.width, model.depth, train.epochs, train.lr, train.loss, train.batch_size or train.crop, as the train stage
+would (retina.train.trainer), then scores its best checkpoint as the evaluate stage does: test images at 512 inside
+the FOV. The rows have the columns of `python -m stages.budget` (retina.report.budget), so the table reads like
+reports/budget.md, with each setting's mean +- sd over seeds added. Choose on the validation columns; the test
+columns are reported beside them, never used to choose. Train seconds of jobs that shared a GPU are the machine's
+throughput divided among them, not one run's cost. Needs `dvc repro preprocess`.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ import pandas as pd
 
 from benchmarks.grid import dispatch, run_jobs
 from retina.data.arrays import load_arrays, processed_dir
-from retina.config import load_params, run_dir
+from retina.config import ModelSpec, Params, TrainSettings, load_params, run_dir
 from retina.data.dataset import NATIVE_SIZE
 from retina.machine import describe
 from retina.evaluate.scoring import predict_test, score_images
@@ -45,18 +46,35 @@ SETTINGS = {
     "w12-e90": {"width": 12, "epochs": 90},
     "w8-d3-e90": {"width": 8, "depth": 3, "epochs": 90}, "w8-e90-lr5": {"width": 8, "epochs": 90, "lr": 0.005},
     "w8-e45-lr5": {"width": 8, "epochs": 45, "lr": 0.005},
+    # a higher peak at the default's length: does it reach in 180 epochs what 0.002 reaches in 360?
+    "w8-e180-lr5": {"width": 8, "epochs": 180, "lr": 0.005}, "w8-e360-lr5": {"width": 8, "epochs": 360, "lr": 0.005},
+    "w8-e180-lr10": {"width": 8, "epochs": 180, "lr": 0.01},
+    # twice the optimiser steps per epoch at the same pixels per epoch
+    "w8-e180-b2": {"width": 8, "epochs": 180, "batch_size": 2}, "w8-e360-b2": {"width": 8, "epochs": 360, "batch_size": 2},
+    # whole 512 images instead of 256 crops: 4x the pixels an epoch, so 45 epochs see what 180 epochs of crops see
+    "w8-e45-crop0": {"width": 8, "epochs": 45, "crop": 0}, "w8-e90-crop0": {"width": 8, "epochs": 90, "crop": 0},
+    "w8-e720": {"width": 8, "epochs": 720},
 }
 ARCHITECTURE_KEYS = ("width", "depth")  # the rest override train settings
+
+
+def configure(params: Params, setting: str, model: str, seed: int) -> tuple[ModelSpec, TrainSettings]:
+    """The model's spec and train settings from params.yaml with the setting's overrides; a key that neither has is
+    a ValueError naming the setting."""
+    overrides = dict(SETTINGS[setting])
+    architecture = {k: overrides.pop(k) for k in ARCHITECTURE_KEYS if k in overrides}
+    unknown = sorted(set(overrides) - {f.name for f in dataclasses.fields(TrainSettings)})
+    if unknown:
+        raise ValueError(f"setting {setting}: {', '.join(unknown)} is not a model or train setting")
+    spec = dataclasses.replace(params.models[model], **architecture)
+    return spec, dataclasses.replace(params.train_settings(model, params.seeds[0]), seed=seed, **overrides)
 
 
 def run_one(job: tuple[str, str, int, str, str, int]) -> dict:
     """Train one model for one seed with one setting's overrides; its row for retina.report.budget's tables."""
     setting, model, seed, data, out, jobs = job
     params = load_params()
-    overrides = dict(SETTINGS[setting])
-    spec = dataclasses.replace(params.models[model],
-                               **{k: overrides.pop(k) for k in ARCHITECTURE_KEYS if k in overrides})
-    settings = dataclasses.replace(params.train_settings(model, params.seeds[0]), seed=seed, **overrides)
+    spec, settings = configure(params, setting, model, seed)
     run = Path(out) / setting / run_dir(model, seed)
     started = time.perf_counter()
     trainer = train_scratch(spec, settings, Path(data), run)

@@ -81,6 +81,27 @@ def test_train_logs_reads_best_and_final_validation_and_the_convergence_rule_per
     assert lines[1].split(" | ")[6] == "yes"
 
 
+@pytest.mark.parametrize("setting", list(budget_grid.SETTINGS))
+def test_every_setting_overrides_only_what_it_names_for_every_model(params, setting):
+    named = budget_grid.SETTINGS[setting]
+    for model in params.models:
+        spec, settings = budget_grid.configure(params, setting, model, seed=7)
+        base_spec, base_settings = params.models[model], params.train_settings(model, params.seeds[0])
+        assert settings.seed == 7
+        for key in ("width", "depth"):
+            assert getattr(spec, key) == named.get(key, getattr(base_spec, key))
+        for key in ("epochs", "lr", "batch_size", "crop", "loss"):
+            assert getattr(settings, key) == named.get(key, getattr(base_settings, key))
+        assert (spec.activation, spec.image_size, spec.attention, spec.input) == (
+            base_spec.activation, base_spec.image_size, base_spec.attention, base_spec.input)
+
+
+def test_a_setting_with_an_unknown_key_is_refused_by_name(params, monkeypatch):
+    monkeypatch.setitem(budget_grid.SETTINGS, "w8-typo", {"width": 8, "batch": 2})
+    with pytest.raises(ValueError, match="setting w8-typo: batch is not a model or train setting"):
+        budget_grid.configure(params, "w8-typo", "baseline", 0)
+
+
 @pytest.mark.parametrize("model, model_input", [("baseline", "raw"), ("camera_robust", "clahe")])
 def test_a_grid_job_trains_its_setting_and_its_row_describes_that_run(project, tmp_path, monkeypatch, model,
                                                                        model_input):

@@ -4,7 +4,9 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,21 +18,49 @@ from PIL import Image
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary sibling of `path` to write a file or folder to; on success it replaces `path`.
 
-    On an exception the temporary is removed and whatever was at `path` before is left untouched.
+    On an exception the temporary is removed and whatever was at `path` before is left untouched. Ctrl-C during the
+    write stops it at once; during the swap into place and the clean-up it is held until they are done, so it
+    neither leaves `path` missing between the two renames of a folder nor breaks into the clean-up.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)) / path.name
+    written = False
     try:
         yield tmp
-        if path.is_dir() and not path.is_symlink():
-            old = tmp.parent / (path.name + ".old")
-            os.replace(path, old)
-            os.replace(tmp, path)
-        else:
-            os.replace(tmp, path)
+        written = True
     finally:
-        shutil.rmtree(tmp.parent, ignore_errors=True)
+        with interrupts_held():
+            try:
+                if written:
+                    if path.is_dir() and not path.is_symlink():
+                        old = tmp.parent / (path.name + ".old")
+                        os.replace(path, old)
+                        os.replace(tmp, path)
+                    else:
+                        os.replace(tmp, path)
+            finally:
+                shutil.rmtree(tmp.parent, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def interrupts_held() -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT) for the duration of the block and raise KeyboardInterrupt after it if one came.
+
+    Only where Python's default handler is installed, in the main thread: a SIGINT that is ignored stays ignored.
+    """
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield
+        return
+    received: list[int] = []
+    signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        if received:
+            raise KeyboardInterrupt
 
 
 def write_text(path: str | Path, text: str) -> None:

@@ -12,6 +12,14 @@ import pytest
 from retina import atomic
 
 
+@pytest.fixture(autouse=True)
+def terminal_ctrl_c():
+    """Python's own Ctrl-C handler, as in a terminal: a suite started in the background inherits SIGINT ignored."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def ctrl_c() -> None:
     """What Ctrl-C in a terminal sends the process."""
     os.kill(os.getpid(), signal.SIGINT)

@@ -25,22 +25,15 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)) / path.name
-    written = False
     try:
         yield tmp
-        written = True
+        with interrupts_held():
+            if path.is_dir() and not path.is_symlink():
+                os.replace(path, tmp.parent / (path.name + ".old"))
+            os.replace(tmp, path)
     finally:
         with interrupts_held():
-            try:
-                if written:
-                    if path.is_dir() and not path.is_symlink():
-                        old = tmp.parent / (path.name + ".old")
-                        os.replace(path, old)
-                        os.replace(tmp, path)
-                    else:
-                        os.replace(tmp, path)
-            finally:
-                shutil.rmtree(tmp.parent, ignore_errors=True)
+            shutil.rmtree(tmp.parent, ignore_errors=True)
 
 
 @contextlib.contextmanager

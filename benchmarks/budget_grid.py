@@ -6,12 +6,12 @@ each row's seconds are then one run's real cost on that CPU; on a GPU, jobs side
     python -m benchmarks.budget_grid table /tmp/grid/rows.json [more rows.json ...] > reports/budget_gpu.md
 
 Each job trains one model of params.yaml (--models: baseline and silu256 unless named) with the setting's overrides
-of model.width, model.depth, train.epochs, train.lr, train.loss, train.batch_size or train.crop, as the train stage
-would (retina.train.trainer), then scores its best checkpoint as the evaluate stage does: test images at 512 inside
-the FOV. The rows have the columns of `python -m stages.budget` (retina.report.budget), so the table reads like
-reports/budget.md, with each setting's mean +- sd over seeds added. Choose on the validation columns; the test
-columns are reported beside them, never used to choose. Train seconds of jobs that shared a GPU are the machine's
-throughput divided among them, not one run's cost. Needs `dvc repro preprocess`.
+of model.width, model.depth or the train settings (epochs, lr, warmup, optimizer, weight_decay, loss, batch_size,
+crop), as the train stage would (retina.train.trainer), then scores its best checkpoint as the evaluate stage does:
+test images at 512 inside the FOV. The rows have the columns of `python -m stages.budget` (retina.report.budget), so
+the table reads like reports/budget.md, with each setting's mean +- sd over seeds added. Choose on the validation
+columns; the test columns are reported beside them, never used to choose. Train seconds of jobs that shared a GPU
+are the machine's throughput divided among them, not one run's cost. Needs `dvc repro preprocess`.
 """
 from __future__ import annotations
 
@@ -50,6 +50,12 @@ SETTINGS = {
     # 512 images instead of 256 crops (4x the pixels an epoch, so 45 epochs see what 180 epochs of crops see)
     "w8-e180-lr5": {"width": 8, "epochs": 180, "lr": 0.005}, "w8-e180-b2": {"width": 8, "epochs": 180, "batch_size": 2},
     "w8-e45-crop0": {"width": 8, "epochs": 45, "crop": 0}, "w8-e720": {"width": 8, "epochs": 720},
+    # the optimiser and schedule: a one-cycle schedule (a tenth of the steps warming up) to a higher peak, LWNet's
+    # 0.01 among them; AdamW at torch's default decay
+    "w8-e180-wu-lr5": {"width": 8, "epochs": 180, "lr": 0.005, "warmup": 0.1},
+    "w8-e180-wu-lr10": {"width": 8, "epochs": 180, "lr": 0.01, "warmup": 0.1},
+    "w8-e360-wu-lr10": {"width": 8, "epochs": 360, "lr": 0.01, "warmup": 0.1},
+    "w8-e180-adamw": {"width": 8, "epochs": 180, "optimizer": "adamw", "weight_decay": 0.01},
 }
 ARCHITECTURE_KEYS = ("width", "depth")  # the rest override train settings
 
@@ -81,7 +87,8 @@ def run_one(job: tuple[str, str, int, str, str, int]) -> dict:
     info = json.loads((run / "logs" / "run.json").read_text())
     row = {"experiment": setting, "model": model, "seed": seed, "width": spec.width, "depth": spec.depth,
            "epochs": settings.epochs,
-           "lr": settings.lr, "batch": settings.batch_size, "crop": settings.crop, "val_every": settings.val_every,
+           "lr": settings.lr, "warmup": settings.warmup, "optimizer": settings.optimizer,
+           "weight_decay": settings.weight_decay, "batch": settings.batch_size, "crop": settings.crop, "val_every": settings.val_every,
            "soft": settings.soft_masks, "loss": settings.loss, "train_s": round(seconds, 1),
            "s_per_epoch": info["seconds_per_epoch"], "machine": f"{describe(trainer.device)}, {jobs} jobs at once",
            "val_dice": trainer.best["val/dice"], "best_epoch": trainer.best["epoch"],

@@ -24,6 +24,7 @@ ATTENTIONS = ("none", "se")
 INPUTS = ("raw", "framed", "flat", "clahe")  # retina.data.model_input builds them
 LOSSES = ("bce", "dice", "bce+dice")
 PRECISIONS = ("auto", "bf16", "fp32")
+OPTIMIZERS = ("adam", "adamw")
 DEVICES = ("auto", "cpu", "cuda")
 EYES = 20  # distinct eyes in the training set (80 images = 20 eyes x 4 stored copies)
 SOURCE_ENV = "RETINA_DATA"
@@ -38,8 +39,8 @@ SCHEMA: dict[str, Any] = {  # every key params.yaml may hold; None: a leaf, a tu
     "variants": None,  # {name: {activation, image_size, attention[, VARIANT_OPTIONS]}}, checked per variant
     "predict_model": None,
     "model": ("width", "depth", "se_reduction"),
-    "train": ("epochs", "batch_size", "lr", "loss", "augment", "crop", "soft_masks", "val_every", "precision",
-              "device"),
+    "train": ("epochs", "batch_size", "lr", "warmup", "optimizer", "weight_decay", "loss", "augment", "crop",
+              "soft_masks", "val_every", "precision", "device"),
     "evaluate": ("threshold", "bootstrap"),
     "morphology": ("spur_ratio", "fov_degrees", "um_per_degree"),
 }
@@ -74,6 +75,9 @@ class TrainSettings:
     val_every: int
     precision: str
     device: str
+    warmup: float = 0.0  # fraction of the steps warming up linearly to lr before the cosine decay
+    optimizer: str = "adam"
+    weight_decay: float = 0.0  # AdamW's decoupled weight decay
     seed: int = 0
 
 
@@ -233,7 +237,16 @@ def _train(tr: dict[str, Any], depth: int) -> TrainSettings:
         val_every=_number(get("val_every"), "train.val_every", int),
         precision=_choice(get("precision"), PRECISIONS, "train.precision"),
         device=_choice(get("device"), DEVICES, "train.device"),
+        warmup=_number(get("warmup"), "train.warmup", float, positive=False),
+        optimizer=_choice(get("optimizer"), OPTIMIZERS, "train.optimizer"),
+        weight_decay=_number(get("weight_decay"), "train.weight_decay", float, positive=False),
     )
+    if not 0 <= train.warmup < 1:
+        raise ConfigError(f"params.yaml: 'train.warmup' is {train.warmup}; allowed: a fraction of the steps, "
+                          "0 (no warm-up) up to but not including 1")
+    if train.weight_decay < 0 or (train.weight_decay and train.optimizer != "adamw"):
+        raise ConfigError(f"params.yaml: 'train.weight_decay' is {train.weight_decay} with optimizer "
+                          f"{train.optimizer!r}; allowed: 0, or a positive decay with optimizer 'adamw'")
     if train.crop < 0 or (train.crop and train.crop % 2**depth):
         raise ConfigError(f"params.yaml: 'train.crop' is {train.crop}; allowed: 0 (whole images) or a positive "
                           f"multiple of 2**model.depth")

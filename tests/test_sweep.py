@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import torch
 
-from benchmarks import budget_grid, train_logs
+from benchmarks import budget_grid, early_stopping, train_logs
 from benchmarks.budget_grid import table
 from retina.report.budget import seed_summary
 
@@ -53,6 +53,18 @@ def test_grid_table_summarises_the_settings_and_lists_each_run_with_its_seed(tmp
     assert len(body(summary)) == 1
     assert body(summary)[0].startswith("| baseline | short | 0 1 | 3.0 | 0.7650 +- 0.0071 |")
     assert sorted(line.split(" | ")[0] for line in body(runs)) == ["| short, seed 0 **(best val)**", "| short, seed 1"]
+
+
+def test_every_run_names_its_optimiser_and_warm_up_and_older_rows_read_as_adam_without_warm_up(tmp_path):
+    rows = tmp_path / "rows.json"
+    rows.write_text(json.dumps([row("old", 90, 0, 0.77, 0.001),
+                                {**row("new", 90, 0, 0.78, 0.001), "optimizer": "adamw", "weight_decay": 0.01,
+                                 "warmup": 0.1},
+                                {**row("warm", 90, 0, 0.76, 0.001), "optimizer": "adam", "weight_decay": 0.0,
+                                 "warmup": 0.1}]))
+    runs = body(table([rows]).split("## Every run")[1])
+    assert {line.split(" | ")[0].split(",")[0]: line.split(" | ")[4] for line in runs} == \
+        {"| old": "adam", "| new": "adamw 0.01, warm-up 0.1", "| warm": "adam, warm-up 0.1"}
 
 
 def write_run(root, model: str, seed: int, val_dice: list[float]) -> None:
@@ -116,3 +128,17 @@ def test_a_grid_job_trains_its_setting_and_its_row_describes_that_run(project, t
     assert checkpoint["spec"]["width"] == row["width"] == 2 and checkpoint["epoch"] == row["best_epoch"]
     assert checkpoint["spec"]["input"] == model_input and row["model"] == model  # the variant's own input
     assert row["val_dice"] == pytest.approx(dice["dice"].max()) and 0 < row["test_f1"] < 1
+
+
+def test_early_stopping_stops_a_plateau_after_patience_and_never_stops_a_rising_curve(tmp_path):
+    epochs = range(1, 100, 2)  # validated every 2 epochs, as the dvclive steps record them (0-based epochs)
+    rising = pd.Series([0.5 + 0.005 * i for i in range(len(epochs))], index=list(epochs))
+    assert early_stopping.stop_epoch(rising, patience=10, window=1) == 100
+    plateau = pd.Series([min(0.5 + 0.0625 * i, 0.75) for i in range(len(epochs))], index=list(epochs))
+    # the best, 0.75, first at the 5th validation (0-based epoch 9); unsmoothed, the stop is 10 epochs later
+    assert early_stopping.stop_epoch(plateau, patience=10, window=1) == 20
+    # the trailing mean over 3 validations reaches it two validations later, and so stops later
+    assert early_stopping.stop_epoch(plateau, patience=10, window=3) == 24
+    write_run(tmp_path, "baseline", 0, [0.5, 0.6, 0.7, 0.65, 0.64, 0.63, 0.62, 0.61, 0.6, 0.59, 0.58, 0.57, 0.56, 0.55])
+    row = early_stopping.stopped_runs(tmp_path, patiences=(6,)).iloc[0]  # smoothed over 5, its best at epoch 14
+    assert (row["stop"], row["kept"], row["full"], row["epochs"]) == (20, 0.7, 0.7, 28)

@@ -140,13 +140,16 @@ def test_crops_and_soft_masks_change_what_is_learned(data_root, tmp_path):
     assert ((soft.masks > 0) & (soft.masks < 255)).float().mean() > 0.01
 
 
-@pytest.mark.parametrize("stop_at", [1, 3])
+@pytest.mark.parametrize("stop_at, settings", [
+    (1, SETTINGS), (3, SETTINGS),
+    (1, dataclasses.replace(SETTINGS, warmup=0.4, optimizer="adamw", weight_decay=0.01)),  # stops in the warm-up
+])
 def test_interrupted_run_resumes_to_identical_outputs_after_its_outputs_were_removed(data_root, tmp_path,
-                                                                                   monkeypatch, stop_at):
-    reference = run(data_root, tmp_path / "ref")
+                                                                                   monkeypatch, stop_at, settings):
+    reference = run(data_root, tmp_path / "ref", settings)
     reference.fit()
 
-    interrupted = run(data_root, tmp_path / "run")
+    interrupted = run(data_root, tmp_path / "run", settings)
     original = Trainer.train_epoch
 
     def stop(self, epoch):
@@ -162,7 +165,7 @@ def test_interrupted_run_resumes_to_identical_outputs_after_its_outputs_were_rem
     shutil.rmtree(tmp_path / "run" / "model", ignore_errors=True)  # what `dvc repro` does before a rerun
     shutil.rmtree(tmp_path / "run" / "logs", ignore_errors=True)
 
-    resumed = run(data_root, tmp_path / "run")
+    resumed = run(data_root, tmp_path / "run", settings)
     resumed.fit()
     assert resumed.history == reference.history
     got, want = weights(tmp_path / "run" / "model" / "best.pt"), weights(tmp_path / "ref" / "model" / "best.pt")

@@ -16,7 +16,8 @@ from retina.errors import PipelineError
 from retina.evaluate.statistics import CONVERGED, last_quarter_gain, mean_sd
 
 KNOBS = (("width", ("model", "width")), ("epochs", ("train", "epochs")), ("lr", ("train", "lr")),
-         ("batch", ("train", "batch_size")), ("crop", ("train", "crop")), ("val_every", ("train", "val_every")),
+         ("warmup", ("train", "warmup")), ("optimizer", ("train", "optimizer")),
+         ("weight_decay", ("train", "weight_decay")), ("batch", ("train", "batch_size")), ("crop", ("train", "crop")), ("val_every", ("train", "val_every")),
          ("soft", ("train", "soft_masks")), ("loss", ("train", "loss")))
 
 
@@ -50,6 +51,18 @@ def run_rows(exp: dict) -> list[dict]:
     return rows
 
 
+def optimiser(row: dict | pd.Series) -> str:
+    """A run's optimiser and warm-up in short, e.g. 'adam' or 'adamw 0.01, warm-up 0.1'; rows from before these
+    settings existed were Adam without warm-up."""
+    def value(key: str, default: object) -> object:
+        found = row.get(key)
+        return default if found is None or (isinstance(found, float) and math.isnan(found)) else found
+
+    name, decay, warmup = value("optimizer", "adam"), value("weight_decay", 0), value("warmup", 0)
+    text = f"{name} {decay:g}" if decay else str(name)
+    return f"{text}, warm-up {warmup:g}" if warmup else text
+
+
 def budget_table(rows: list[dict]) -> str:
     """Markdown: per model, the runs sorted by training time, with the validation-best marked."""
     if not rows:
@@ -60,13 +73,13 @@ def budget_table(rows: list[dict]) -> str:
         group = group.sort_values("train_s")
         best = group["val_dice"].max()
         out += [f"### {model}", "",
-                "| experiment | width | epochs | lr | batch | crop | val every | soft masks | train min | s/epoch | "
-                "best val Dice | val Dice gain, last quarter | converged | test F1 (FOV) | test AUC-ROC |",
-                "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+                "| experiment | width | epochs | lr | optimiser | batch | crop | val every | soft masks | train min | "
+                "s/epoch | best val Dice | val Dice gain, last quarter | converged | test F1 (FOV) | test AUC-ROC |",
+                "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for _, r in group.iterrows():
             mark = " **(best val)**" if r["val_dice"] == best else ""
             gain = "n/a" if math.isnan(r["gain"]) else f"{r['gain']:+.4f}"
-            out.append(f"| {r['experiment']}{mark} | {r['width']} | {r['epochs']} | {r['lr']} | {r['batch']} | "
+            out.append(f"| {r['experiment']}{mark} | {r['width']} | {r['epochs']} | {r['lr']} | {optimiser(r)} | {r['batch']} | "
                        f"{r['crop']} | {r['val_every']} | {r['soft']} | {r['train_s'] / 60:.1f} | "
                        f"{r['s_per_epoch']:.1f} | {r['val_dice']:.4f} | {gain} | "
                        f"{'yes' if r['gain'] < CONVERGED else 'no'} | {r['test_f1']:.4f} | {r['test_auc']:.4f} |")

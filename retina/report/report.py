@@ -10,6 +10,7 @@ from retina.evaluate.claims import JUMPY, NEAR_ZERO, RULE, Claim, check_claims
 from retina.config import Params
 from retina.data.drive import ANNOTATOR2
 from retina.measure.morphology import MEASURES, UNITS
+from retina.train.optimisation import describe_recipe
 from retina.report.provenance import Provenance, provenance_summary, file_list
 from retina.evaluate.results import Results
 from retina.evaluate.statistics import CONVERGED, training_budget, ceiling_table, compare, comparison_table, morphology_table, \
@@ -202,8 +203,8 @@ def budget_section(params: Params, res: Results, n_train: int) -> list[str]:
             for _, b in training_budget(res, params, n_train).iterrows()]
     t, shared = params.train, params.raw["model"]
     schedule = (f"Every model follows one recipe, chosen on the validation eyes (reports/cost_sweep.md): a U-Net of "
-                f"width {shared['width']} and depth {shared['depth']}, Adam at learning rate {t.lr:g} cosine-decayed "
-                f"to 0 over the run, batches of {t.batch_size}, loss {t.loss}"
+                f"width {shared['width']} and depth {shared['depth']}, {describe_recipe(t)}, batches of {t.batch_size}, "
+                f"loss {t.loss}"
                 + (", random flips and 90-degree rotations" if t.augment else "")
                 + f", validated every {t.val_every} epochs with the best validation Dice's weights kept; the "
                 "epochs of each model are in the table.")

@@ -29,6 +29,7 @@ from retina.train.device import autocast, select_device, to_input, training_layo
 from retina.machine import describe
 from retina.metrics import threshold_scores
 from retina.train.model import UNet
+from retina.train.optimisation import make_optimizer, make_schedule
 
 log = logging.getLogger("train")
 BEST = "best.pt"
@@ -122,8 +123,8 @@ class Trainer:
         if self.steps_per_epoch == 0:
             raise TrainingError(f"train.batch_size {settings.batch_size} is larger than the "
                                 f"{len(self.train_data)} training images")
-        self.opt = torch.optim.Adam(self.model.parameters(), lr=settings.lr)
-        self.sched = torch.optim.lr_scheduler.CosineAnnealingLR(self.opt, settings.epochs * self.steps_per_epoch)
+        self.opt = make_optimizer(self.model.parameters(), settings)
+        self.sched = make_schedule(self.opt, settings, settings.epochs * self.steps_per_epoch)
         self.history: list[dict[str, float]] = []
         self.best: dict = {"val/dice": -1.0, "epoch": -1, "state_dict": None}
         self.images = torch.from_numpy(self.train_data.images)

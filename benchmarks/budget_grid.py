@@ -54,8 +54,10 @@ SETTINGS = {
     # 0.01 among them; AdamW at torch's default decay
     "w8-e180-wu-lr5": {"width": 8, "epochs": 180, "lr": 0.005, "warmup": 0.1},
     "w8-e180-wu-lr10": {"width": 8, "epochs": 180, "lr": 0.01, "warmup": 0.1},
-    "w8-e360-wu-lr10": {"width": 8, "epochs": 360, "lr": 0.01, "warmup": 0.1},
+    "w8-e360-adamw": {"width": 8, "epochs": 360, "optimizer": "adamw", "weight_decay": 0.01},
     "w8-e180-adamw": {"width": 8, "epochs": 180, "optimizer": "adamw", "weight_decay": 0.01},
+    "w8-e90-wu-lr5": {"width": 8, "epochs": 90, "lr": 0.005, "warmup": 0.1},
+    "w8-e90-adamw": {"width": 8, "epochs": 90, "optimizer": "adamw", "weight_decay": 0.01},
 }
 ARCHITECTURE_KEYS = ("width", "depth")  # the rest override train settings
 

@@ -50,20 +50,23 @@ def test_compare_pairs_each_seed_by_image_id_and_pools_the_seed_averages():
 
 
 def test_provenance_names_the_code_and_finds_outputs_made_by_other_code(tmp_path):
-    (tmp_path / "retina").mkdir()
+    (tmp_path / "retina" / "train").mkdir(parents=True)
     (tmp_path / "stages").mkdir()
-    (tmp_path / "retina" / "x.py").write_text("a = 1\n")
+    (tmp_path / "retina" / "z.py").write_text("c = 3\n")
+    (tmp_path / "retina" / "train" / "x.py").write_text("a = 1\n")  # library code lives in subpackages
     (tmp_path / "stages" / "y.py").write_text("b = 2\n")
     assert not code_provenance(tmp_path).lock_found
     prov = code_provenance(tmp_path)
-    lock = {"schema": "2.0", "stages": {"train": {"deps": [{"path": "retina/x.py", "md5": prov.files["retina/x.py"]},
+    assert sorted(prov.files) == ["retina/train/x.py", "retina/z.py", "stages/y.py"]
+    lock = {"schema": "2.0", "stages": {"train": {"deps": [{"path": "retina/train/x.py",
+                                                           "md5": prov.files["retina/train/x.py"]},
                                                           {"path": "data/processed", "md5": "abc.dir"}]}}}
     (tmp_path / "dvc.lock").write_text(yaml.safe_dump(lock))
     same = code_provenance(tmp_path)
     assert same.stale == [] and "ran with exactly these files" in provenance_summary(same)
-    (tmp_path / "retina" / "x.py").write_text("a = 2\n")
+    (tmp_path / "retina" / "train" / "x.py").write_text("a = 2\n")
     changed = code_provenance(tmp_path)
-    assert changed.stale == ["train: retina/x.py"] and changed.fingerprint != same.fingerprint
+    assert changed.stale == ["train: retina/train/x.py"] and changed.fingerprint != same.fingerprint
     assert "Some outputs came from other code" in provenance_summary(changed)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-CODE_GLOBS = ("retina/*.py", "stages/*.py", "dvc.yaml", "params.yaml")
+CODE_GLOBS = ("retina/**/*.py", "stages/*.py", "dvc.yaml", "params.yaml")
 
 
 def md5(path: Path) -> str:

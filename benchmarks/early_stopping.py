@@ -11,12 +11,11 @@ mean over `window` validations, and stop once that mean has not set a new best f
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import pandas as pd
 
-from retina.evaluate.results import load_history
+from benchmarks.train_logs import logged_runs
 from retina.report.budget import mean_pm
 
 PATIENCE = (20, 40, 60)  # epochs
@@ -39,9 +38,8 @@ def stop_epoch(dice: pd.Series, patience: int, window: int = WINDOW) -> int:
 def stopped_runs(root: Path, patiences: tuple[int, ...] = PATIENCE) -> pd.DataFrame:
     """One row per run under root and patience: epochs trained, the best validation Dice kept, and the full run's."""
     rows = []
-    for run in sorted(root.glob("*/seed*/run.json")):
-        info = json.loads(run.read_text())
-        dice = load_history(run.parent)["val/dice"].dropna()
+    for info, history in logged_runs(root):
+        dice = history["val/dice"].dropna()
         for patience in patiences:
             stop = stop_epoch(dice, patience)
             rows.append({"root": str(root), "model": info["model"], "seed": info["seed"], "epochs": info["epochs"],

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -18,12 +19,16 @@ from retina.evaluate.statistics import CONVERGED, last_quarter_gain
 from retina.report.budget import mean_pm
 
 
+def logged_runs(root: Path) -> Iterator[tuple[dict, pd.DataFrame]]:
+    """Each training run under root, in model and seed order: its run.json and its dvclive history."""
+    for run in sorted(root.glob("*/seed*/run.json")):
+        yield json.loads(run.read_text()), load_history(run.parent)
+
+
 def log_rows(root: Path) -> list[dict]:
     """One row per training run found under root, in model and seed order."""
     rows = []
-    for run in sorted(root.glob("*/seed*/run.json")):
-        info = json.loads(run.read_text())
-        history = load_history(run.parent)
+    for info, history in logged_runs(root):
         dice = history["val/dice"].dropna()
         rows.append({"model": info["model"], "seed": info["seed"], "machine": info.get("machine", info["device"]),
                      "epochs": info["epochs"], "train_s": info["train_seconds"],

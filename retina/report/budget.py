@@ -17,7 +17,8 @@ from retina.evaluate.statistics import CONVERGED, last_quarter_gain, mean_sd
 
 KNOBS = (("width", ("model", "width")), ("epochs", ("train", "epochs")), ("lr", ("train", "lr")),
          ("warmup", ("train", "warmup")), ("optimizer", ("train", "optimizer")),
-         ("weight_decay", ("train", "weight_decay")), ("batch", ("train", "batch_size")), ("crop", ("train", "crop")), ("val_every", ("train", "val_every")),
+         ("weight_decay", ("train", "weight_decay")), ("batch", ("train", "batch_size")), ("crop", ("train", "crop")),
+         ("val_every", ("train", "val_every")),
          ("soft", ("train", "soft_masks")), ("loss", ("train", "loss")))
 
 
@@ -79,8 +80,8 @@ def budget_table(rows: list[dict]) -> str:
         for _, r in group.iterrows():
             mark = " **(best val)**" if r["val_dice"] == best else ""
             gain = "n/a" if math.isnan(r["gain"]) else f"{r['gain']:+.4f}"
-            out.append(f"| {r['experiment']}{mark} | {r['width']} | {r['epochs']} | {r['lr']} | {optimiser(r)} | {r['batch']} | "
-                       f"{r['crop']} | {r['val_every']} | {r['soft']} | {r['train_s'] / 60:.1f} | "
+            out.append(f"| {r['experiment']}{mark} | {r['width']} | {r['epochs']} | {r['lr']} | {optimiser(r)} | "
+                       f"{r['batch']} | {r['crop']} | {r['val_every']} | {r['soft']} | {r['train_s'] / 60:.1f} | "
                        f"{r['s_per_epoch']:.1f} | {r['val_dice']:.4f} | {gain} | "
                        f"{'yes' if r['gain'] < CONVERGED else 'no'} | {r['test_f1']:.4f} | {r['test_auc']:.4f} |")
         out += ["", f"Machines: {'; '.join(sorted(group['machine'].unique()))}", ""]

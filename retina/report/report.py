@@ -203,8 +203,8 @@ def budget_section(params: Params, res: Results, n_train: int) -> list[str]:
             for _, b in training_budget(res, params, n_train).iterrows()]
     t, shared = params.train, params.raw["model"]
     schedule = (f"Every model follows one recipe, chosen on the validation eyes (reports/cost_sweep.md): a U-Net of "
-                f"width {shared['width']} and depth {shared['depth']}, {describe_recipe(t)}, batches of {t.batch_size}, "
-                f"loss {t.loss}"
+                f"width {shared['width']} and depth {shared['depth']}, {describe_recipe(t)}, "
+                f"batches of {t.batch_size}, loss {t.loss}"
                 + (", random flips and 90-degree rotations" if t.augment else "")
                 + f", validated every {t.val_every} epochs with the best validation Dice's weights kept; the "
                 "epochs of each model are in the table.")

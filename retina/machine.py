@@ -17,9 +17,13 @@ def _first_processor() -> dict[str, str]:
 
 @lru_cache(maxsize=1)
 def cpu_kind() -> str:
-    """E.g. 'Intel Xeon (AMX bf16)' or 'AMD EPYC 7B13 (AVX2, no native bf16)', from /proc/cpuinfo."""
+    """E.g. 'AMD EPYC family 25 model 17 (AVX-512 bf16)' or 'Intel(R) Xeon(R) Processor family 6 model 207 (AVX-512,
+    no native bf16)', from /proc/cpuinfo. Virtual machines often report a bare model name ('AMD EPYC'), so the
+    family and model numbers tell CPU generations apart."""
     info = _first_processor()
     name = " ".join(info.get("model name", "").split()) or platform.processor() or "unknown CPU"
+    if "cpu family" in info and "model" in info:
+        name += f" family {info['cpu family']} model {info['model']}"
     flags = set(info.get("flags", "").split())
     if "amx_bf16" in flags:
         isa = "AMX bf16"

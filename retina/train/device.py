@@ -20,9 +20,14 @@ def select_device(setting: str) -> torch.device:
 
 
 def bf16_supported(device: torch.device) -> bool:
-    """Whether this device runs bf16 natively (CPU: AVX512-BF16/AMX through oneDNN; GPU: compute capability 8+)."""
+    """Whether this device runs bf16 natively (x86 CPU: AVX512-BF16 or AMX; other CPUs: oneDNN's own check; GPU:
+    compute capability 8+). On x86 oneDNN also accepts plain AVX-512, where it emulates bf16 at a quarter of the fp32
+    matmul rate, so the CPU's own flags decide."""
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
+    cpu = torch.cpu.get_capabilities()
+    if cpu.get("architecture") == "x86_64":
+        return bool(cpu.get("avx512_bf16") or cpu.get("amx_bf16"))
     try:
         return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):

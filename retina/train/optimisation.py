@@ -19,15 +19,10 @@ def make_optimizer(parameters, settings: TrainSettings) -> torch.optim.Optimizer
     return torch.optim.Adam(parameters, lr=settings.lr)
 
 
-def warmup_steps(settings: TrainSettings, total_steps: int) -> int:
-    """Steps of the linear warm-up: train.warmup of the run's steps."""
-    return round(settings.warmup * total_steps)
-
-
 def make_schedule(optimizer: torch.optim.Optimizer, settings: TrainSettings, total_steps: int) -> LRScheduler:
     """Cosine decay from train.lr to 0 over the run's steps; with train.warmup > 0, first a linear rise from lr/25 to
     lr over that fraction of the steps, then the cosine decay over the rest (a one-cycle schedule)."""
-    warm = warmup_steps(settings, total_steps)
+    warm = round(settings.warmup * total_steps)  # steps of the linear warm-up
     if warm == 0:
         return CosineAnnealingLR(optimizer, total_steps)
 

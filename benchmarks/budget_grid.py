@@ -3,7 +3,7 @@
 each row's seconds are then one run's real cost on that CPU; on a GPU, jobs side by side share it.
 
     python -m benchmarks.budget_grid run --data data/processed --out /tmp/grid [--jobs 8] [--seeds 0 1]
-    python -m benchmarks.budget_grid table /tmp/grid/rows.json [more rows.json ...] > reports/budget_gpu.md
+    python -m benchmarks.budget_grid table /tmp/grid/rows.json [more rows.json ...] > reports/cost_sweep.md
 
 Each job trains one model of params.yaml (--models: baseline and silu256 unless named) with the setting's overrides
 of model.width, model.depth or the train settings (epochs, lr, warmup, optimizer, weight_decay, loss, batch_size,
@@ -12,6 +12,8 @@ test images at 512 inside the FOV. The rows have the columns of `python -m stage
 the table reads like reports/budget.md, with each setting's mean +- sd over seeds added. Choose on the validation
 columns; the test columns are reported beside them, never used to choose. Train seconds of jobs that shared a GPU
 are the machine's throughput divided among them, not one run's cost. Needs `dvc repro preprocess`.
+The table also gives the doubling rule (retina.report.convergence) for every setting that also ran twice as long. The
+committed rows are in reports/cost_sweep/runs/, one file per batch of runs; the report's convergence section reads them.
 """
 from __future__ import annotations
 
@@ -29,8 +31,9 @@ from retina.config import ModelSpec, Params, TrainSettings, load_params, run_dir
 from retina.data.dataset import NATIVE_SIZE
 from retina.machine import describe
 from retina.evaluate.scoring import predict_test, score_images
-from retina.evaluate.statistics import last_quarter_gain
+from retina.evaluate.statistics import CONVERGED, last_quarter_gain
 from retina.report.budget import budget_table, seed_summary
+from retina.report.convergence import doubling_table, recipe
 from retina.train.trainer import train_scratch
 
 # name: overrides of the model (width, depth) and train (the rest) settings of params.yaml
@@ -87,12 +90,8 @@ def run_one(job: tuple[str, str, int, str, str, int]) -> dict:
     pred = predict_test(run / "model" / "best.pt", Path(data), settings.precision, settings.device)
     _, pooled = score_images(pred.prob, truth, params.threshold)
     info = json.loads((run / "logs" / "run.json").read_text())
-    row = {"experiment": setting, "model": model, "seed": seed, "width": spec.width, "depth": spec.depth,
-           "epochs": settings.epochs,
-           "lr": settings.lr, "warmup": settings.warmup, "optimizer": settings.optimizer,
-           "weight_decay": settings.weight_decay, "batch": settings.batch_size, "crop": settings.crop,
-           "val_every": settings.val_every,
-           "soft": settings.soft_masks, "loss": settings.loss, "train_s": round(seconds, 1),
+    row = {"experiment": setting, "model": model, "seed": seed, "epochs": settings.epochs, **recipe(spec, settings),
+           "train_s": round(seconds, 1),
            "s_per_epoch": info["seconds_per_epoch"], "machine": f"{describe(trainer.device)}, {jobs} jobs at once",
            "val_dice": trainer.best["val/dice"], "best_epoch": trainer.best["epoch"],
            "gain": last_quarter_gain(pd.DataFrame(trainer.history)),
@@ -123,7 +122,12 @@ def table(files: list[Path]) -> str:
         "overrides, one job per setting, model and seed. Choose on the validation columns; the test columns are "
         "reported beside them, never used to choose. Train seconds are one run's cost on the machine named when the "
         "jobs ran one at a time (`--jobs 1`); jobs side by side on a GPU share it.", "", seed_summary(rows), "",
-        "## Every run", "",
+        "## The doubling rule", "",
+        f"A model is converged at a length when the same recipe trained twice as long gains less than {CONVERGED} "
+        "best validation Dice, mean over seeds (retina.report.convergence): each seed's two runs compared on one "
+        "machine where one machine ran both, else its runs on every machine averaged. The last-quarter columns "
+        "above are a diagnostic: whether a run's validation Dice still rose at its end.", "", doubling_table(rows),
+        "", "## Every run", "",
         budget_table([{**row, "experiment": f"{row['experiment']}, seed {row['seed']}"} for row in rows])])
 
 

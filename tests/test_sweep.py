@@ -49,7 +49,9 @@ def test_grid_table_summarises_the_settings_and_lists_each_run_with_its_seed(tmp
     first.write_text(json.dumps([row("short", 90, 0, 0.77, 0.001)]))
     second.write_text(json.dumps([row("short", 90, 1, 0.76, 0.005)]))
     text = table([first, second])
-    summary, runs = text.split("## Every run")
+    summary, rest = text.split("## The doubling rule")
+    doubled, runs = rest.split("## Every run")
+    assert body(doubled) == []  # no setting also ran twice as long
     assert len(body(summary)) == 1
     assert body(summary)[0].startswith("| baseline | short | 0 1 | 3.0 | 0.7650 +- 0.0071 |")
     assert sorted(line.split(" | ")[0] for line in body(runs)) == ["| short, seed 0 **(best val)**", "| short, seed 1"]
@@ -126,7 +128,7 @@ def test_a_grid_job_trains_its_setting_and_its_row_describes_that_run(project, t
     checkpoint = torch.load(run / "model" / "best.pt", weights_only=True)
     assert logged["epochs"] == row["epochs"] == 4 and logged["seed"] == row["seed"] == 1
     assert checkpoint["spec"]["width"] == row["width"] == 2 and checkpoint["epoch"] == row["best_epoch"]
-    assert checkpoint["spec"]["input"] == model_input and row["model"] == model  # the variant's own input
+    assert checkpoint["spec"]["input"] == model_input == row["input"] and row["model"] == model  # the variant's own
     assert row["val_dice"] == pytest.approx(dice["dice"].max()) and 0 < row["test_f1"] < 1
 
 

@@ -75,7 +75,7 @@ def budget_table(rows: list[dict]) -> str:
         best = group["val_dice"].max()
         out += [f"### {model}", "",
                 "| experiment | width | epochs | lr | optimiser | batch | crop | val every | soft masks | train min | "
-                "s/epoch | best val Dice | val Dice gain, last quarter | converged | test F1 (FOV) | test AUC-ROC |",
+                "s/epoch | best val Dice | val Dice gain, last quarter | flat at the end | test F1 (FOV) | test AUC-ROC |",
                 "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for _, r in group.iterrows():
             mark = " **(best val)**" if r["val_dice"] == best else ""
@@ -109,11 +109,11 @@ def mean_pm(values: pd.Series, sign: str = "", digits: int = 4) -> str:
 
 def seed_summary(rows: list[dict]) -> str:
     """Markdown: per model, experiment and machine (cheapest first), the mean +- sd over its seeds of what the choice
-    rests on, and whether every seed converged. Runs of one setting on different machines are summarised apart:
+    rests on, and whether every seed's validation Dice was flat over its last quarter. Runs of one setting on different machines are summarised apart:
     their minutes are different costs."""
     df = pd.DataFrame(rows).sort_values(["model", "epochs", "width", "experiment", "machine"])
     out = ["| model | experiment | seeds | train min per run | best val Dice | val Dice gain, last quarter | "
-           "converged (all seeds) | test F1 (FOV) | test AUC-ROC | machine |", "|---|---|---|---|---|---|---|---|---|---|"]
+           "flat at the end (all seeds) | test F1 (FOV) | test AUC-ROC | machine |", "|---|---|---|---|---|---|---|---|---|---|"]
     for (model, name, machine), group in df.groupby(["model", "experiment", "machine"], sort=False):
         converged = "yes" if (group["gain"] < CONVERGED).all() else "no"
         out.append(f"| {model} | {name} | {' '.join(map(str, sorted(group['seed'])))} | "

@@ -2,7 +2,7 @@
 
     python -m stages.report [--train reports/train] [--eval reports/eval] [--predictions data/predictions]
                             [--data data/processed] [--raw data/raw] [--cross-camera reports/cross_camera]
-                            [--out reports]
+                            [--sweep reports/cost_sweep/runs] [--out reports]
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from retina.atomic import atomic_path, write_text
 from retina.cli import run_main
 from retina.config import load_params
 from retina.data.dataset import NATIVE_SIZE
+from retina.report.convergence import load_sweep_runs
 from retina.report.figures import draw_figures
 from retina.report.report import build_report
 from retina.report.provenance import code_provenance
@@ -32,6 +33,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("data/processed"))
     parser.add_argument("--raw", type=Path, default=Path("data/raw"))
     parser.add_argument("--cross-camera", type=Path, default=Path("reports/cross_camera"))
+    parser.add_argument("--sweep", type=Path, default=Path("reports/cost_sweep/runs"))
     parser.add_argument("--out", type=Path, default=Path("reports"))
     args = parser.parse_args()
     params = load_params()
@@ -42,7 +44,8 @@ def main() -> None:
     manifest = args.raw / "manifest.sha256"
     text, claims = build_report(params, res, figures,
                                 hashlib.sha256(manifest.read_bytes()).hexdigest() if manifest.is_file() else "missing",
-                                code_provenance(params=params.raw), len(read_split_json(args.data)["train"]))
+                                code_provenance(params=params.raw), len(read_split_json(args.data)["train"]),
+                                load_sweep_runs(args.sweep))
     write_text(args.out / "report.md", text)
     for c in claims:
         log.info("claim: %s -> %s (%s)", c.claim, c.verdict, c.measured)

@@ -62,7 +62,8 @@ TINY = {"model": {"width": 4, "depth": 2, "se_reduction": 2}, "image_size": 64, 
                      "camera_robust": {"activation": "relu", "image_size": 64, "attention": "none", "input": "clahe",
                                        "camera_augment": True, "epochs": 8}}}
 MODELS = ("baseline", "silu256", "silu256_se", "camera_robust")
-COPY = ("retina", "stages", "dvc.yaml", "data/reference.sha256", ".dvc/config", ".dvcignore", ".gitignore")
+COPY = ("retina", "stages", "dvc.yaml", "data/reference.sha256", ".dvc/config", ".dvcignore", ".gitignore",
+        "reports/cost_sweep/runs")
 
 
 def sh(cwd: Path, *args: str, env: dict) -> str:

@@ -18,11 +18,13 @@ import pytest
 import torch
 import yaml
 
+from retina.config import load_params
 from retina.data.arrays import dequantise, load_arrays
 from retina.evaluate.cross_camera import read_labelled_set
 from retina.data.drive import second_annotator
 from retina.metrics import all_scores
 from retina.data.model_input import photograph_fov
+from retina.report.convergence import recipe
 from tests.conftest import MODELS, same_checkpoint, sh
 
 def test_scores_agree_with_a_recomputation_from_the_predictions(project):
@@ -114,6 +116,36 @@ def test_a_variant_with_its_own_epochs_trains_that_long_and_the_report_says_so(p
     shared, train = params["model"], params["train"]
     assert (f"width {shared['width']} and depth {shared['depth']}, Adam at learning rate {train['lr']:g} cosine-decayed"
             in budget)  # the recipe every model follows, from the params it ran with
+
+
+def test_the_report_judges_convergence_by_twice_the_epochs_from_the_sweeps_runs(project, env, tmp_path):
+    budget = (project / "reports" / "report.md").read_text().split("## Training budget")[1]
+    rows = {line.split(" | ")[0][2:]: line.split(" | ") for line in budget.splitlines() if line.startswith("| ")}
+    assert all(rows[m][7:9] == ["not measured", "not measured"] for m in MODELS)  # no sweep ran the tiny recipe
+    # a sweep run of the baseline's recipe at twice its epochs, on the machine of the committed seed 0
+    params = load_params(project / "params.yaml")
+    run = json.loads((project / "reports" / "train" / "baseline" / "seed0" / "run.json").read_text())
+    dice = pd.read_csv(project / "reports" / "train" / "baseline" / "seed0" / "plots" / "metrics" / "val" / "dice.tsv",
+                       sep="\t")["dice"].max()
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    (sweep / "rows.json").write_text(json.dumps([{
+        "experiment": "long", "model": "baseline", "seed": 0, "epochs": 2 * run["epochs"], "val_dice": dice + 0.01,
+        "machine": run["machine"] + ", 1 jobs at once",
+        **recipe(params.models["baseline"], params.train_settings("baseline", 0))}]))
+    out = tmp_path / "out"
+    shutil.copytree(project / "reports" / "timing", out / "timing")
+    sh(project, "python", "-m", "stages.report", "--sweep", str(sweep), "--out", str(out), env=env)
+    budget = (out / "report.md").read_text().split("## Training budget")[1]
+    row = next(line for line in budget.splitlines() if line.startswith("| baseline |")).split(" | ")
+    assert row[7:9] == [f"{dice:.4f} -> {dice + 0.01:.4f} at {2 * run['epochs']} (+0.0100; 1 runs each)", "**no**"]
+    assert f"baseline: {run['machine']}" in budget
+
+
+def test_the_report_names_where_and_in_which_precision_the_test_images_were_predicted(project):
+    per_seed = pd.read_csv(project / "reports" / "eval" / "per_seed.csv")
+    assert per_seed["machine"].nunique() == 1 and not per_seed["bf16"].any()  # the tiny project predicts in fp32
+    assert f"predicted on {per_seed['machine'][0]}, in fp32 " in (project / "reports" / "report.md").read_text()
 
 
 def test_metrics_show_reports_every_model_from_the_summary(project, env):

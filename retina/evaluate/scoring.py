@@ -19,6 +19,7 @@ from retina.train.batched_prediction import predict_proba
 from retina.train.checkpoint import load_checkpoint
 from retina.train.device import select_device, use_bf16
 from retina.evaluate.runs import over_seeds, score_runs, seed_average
+from retina.machine import describe
 from retina.metrics import all_scores, confusion, curves, threshold_scores
 from retina.train.model import count_parameters
 from retina.data.model_input import resize_probabilities, to_photograph
@@ -93,7 +94,8 @@ def predict_test(checkpoint: Path, data_root: Path, precision: str, device: str 
     prob = predict_proba(model, images, dev, bf16)
     seconds = time.perf_counter() - start
     info = {"parameters": count_parameters(model), "inference_ms_per_image": 1000 * seconds / len(images),
-            "input_size": spec.image_size, "best_epoch": int(ckpt.get("epoch", -1)), "bf16": bf16}
+            "input_size": spec.image_size, "best_epoch": int(ckpt.get("epoch", -1)), "bf16": bf16,
+            "machine": describe(dev)}
     back = np.stack([to_photograph(p, box, (NATIVE_SIZE, NATIVE_SIZE)) for p, box in zip(prob, test.boxes)])
     return TestPrediction(back, info)
 

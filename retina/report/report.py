@@ -11,6 +11,7 @@ from retina.config import Params
 from retina.data.drive import ANNOTATOR2
 from retina.measure.morphology import MEASURES, UNITS
 from retina.train.optimisation import describe_recipe
+from retina.report.convergence import Doubling, doubling_by_model
 from retina.report.provenance import Provenance, provenance_summary, file_list
 from retina.evaluate.results import Results
 from retina.evaluate.statistics import CONVERGED, training_budget, ceiling_table, compare, comparison_table, morphology_table, \
@@ -75,10 +76,21 @@ def metrics_section(params: Params, res: Results, scores: pd.DataFrame) -> list[
             "*Seed-averaged F1* scores the mean of the seeds' probabilities per image, with a 95% bootstrap "
             f"interval over images ({params.bootstrap} resamples). *F1 ceiling* is what a perfect model trained at "
             "that input size could score: the annotation binarised at that size, up-sized to 512 and thresholded "
-            "at 0.5, against the 512 annotation. The per-seed values are in reports/eval/per_seed.csv.", "",
+            "at 0.5, against the 512 annotation. The per-seed values are in reports/eval/per_seed.csv. "
+            + _inference_note(res), "",
             table(["model", "input", "parameters", "ms/image", "best epoch per seed", "F1 (FOV)", "AUC-ROC (FOV)",
                    "AUC-PR", "accuracy", "sensitivity", "specificity", "seed-averaged F1 [95% CI]", "F1 ceiling"],
                   rows), ""]
+
+
+def _inference_note(res: Results) -> str:
+    """Where and in which precision the test images were predicted (the scores depend on the precision)."""
+    if res.per_seed is None or "machine" not in res.per_seed:
+        return ""
+    machines = "; ".join(sorted(res.per_seed["machine"].dropna().unique()))
+    precisions = sorted({"bf16" if b else "fp32" for b in res.per_seed["bf16"]})
+    return (f"The test images were predicted on {machines}, in {' and '.join(precisions)} (bf16 where the CPU runs it "
+            "natively, as in training); ms/image is one image's inference there.")
 
 
 def comparisons_section(params: Params, res: Results) -> list[str]:
@@ -196,11 +208,21 @@ def morphology_section(params: Params, res: Results) -> list[str]:
             ""]
 
 
-def budget_section(params: Params, res: Results, n_train: int) -> list[str]:
+def _doubling_cell(d: Doubling | None) -> str:
+    return "not measured" if d is None else \
+        f"{d.short:.4f} -> {d.long:.4f} at {2 * d.epochs} ({d.gain:+.4f}; {d.pairs} runs each)"
+
+
+def budget_section(params: Params, res: Results, n_train: int, sweep: list[dict]) -> list[str]:
+    doubled = doubling_by_model(params, res, sweep)
     rows = [[b["model"], str(b["input"]), f"{b['patch']}x{b['patch']}", str(b["epochs"]), f"{b['megapixels']:.0f}",
              _fmt(b["final_val_dice"]), f"{b['gain_mean']:+.4f} (max {b['gain_max']:+.4f})",
-             "yes" if b["converged"] else "**no**", f"{b['train_seconds']:.0f}", "; ".join(b["machines"])]
+             _doubling_cell(doubled[b["model"]]),
+             "not measured" if doubled[b["model"]] is None else "yes" if doubled[b["model"]].converged else "**no**",
+             f"{b['train_seconds']:.0f}", "; ".join(b["machines"])]
             for _, b in training_budget(res, params, n_train).iterrows()]
+    compared = [f"{model}: {'; '.join(d.machines)}" + (" (pooled)" if len(d.machines) > 1 else "")
+                for model, d in doubled.items() if d is not None]
     t, shared = params.train, params.raw["model"]
     schedule = (f"Every model follows one recipe, chosen on the validation eyes (reports/cost_sweep.md): a U-Net of "
                 f"width {shared['width']} and depth {shared['depth']}, {describe_recipe(t)}, "
@@ -209,11 +231,18 @@ def budget_section(params: Params, res: Results, n_train: int) -> list[str]:
                 + f", validated every {t.val_every} epochs with the best validation Dice's weights kept; the "
                 "epochs of each model are in the table.")
     return ["## Training budget and convergence", "", schedule, "",
-            "What each model saw in training (one crop or image per training image per epoch), and how its "
-            "validation Dice moved over the last quarter of validations against the quarter before, mean over seeds "
-            f"(max in brackets). A run counts as converged when that gain is below {CONVERGED} for every seed.", "",
+            "A model is converged at its epochs when the same recipe trained for twice as many gains less than "
+            f"{CONVERGED} best validation Dice, mean over seeds (the doubling rule). The runs compared are the cost "
+            "sweep's (reports/cost_sweep/runs/, `python -m benchmarks.budget_grid`) and these; each seed's run at "
+            "one length is paired with its run at the other on the same machine where one machine ran both, else "
+            "with its runs on every machine averaged.", "",
+            "What each model saw in training (one crop or image per training image per epoch), and, as a diagnostic, "
+            "how its validation Dice moved over the last quarter of validations against the quarter before, mean "
+            "over seeds (max in brackets): a gain there says the run was still improving at its end.", "",
             table(["model", "input", "training patch", "epochs", "megapixels seen", "final val Dice",
-                   "val Dice gain, last quarter", "converged", "train s per seed", "machine"], rows), ""]
+                   "val Dice gain, last quarter", "best val Dice at these epochs -> twice as many (gain; runs)",
+                   "converged", "train s per seed", "machine"], rows), "",
+            "Lengths compared on: " + ("; ".join(compared) if compared else "none") + ".", ""]
 
 
 def settings_section(params: Params, res: Results, prov: Provenance, manifest_sum: str) -> list[str]:
@@ -233,8 +262,9 @@ def settings_section(params: Params, res: Results, prov: Provenance, manifest_su
 
 
 def build_report(params: Params, res: Results, figures: dict[str, str], manifest_sum: str, prov: Provenance,
-                 n_train: int) -> tuple[str, list[Claim]]:
-    """The whole report as Markdown, and the claims it judged."""
+                 n_train: int, sweep: list[dict]) -> tuple[str, list[Claim]]:
+    """The whole report as Markdown, and the claims it judged; `sweep` holds the cost sweep's runs, for the doubling
+    rule (retina.report.convergence)."""
     claims = check_claims({m: res.model_histories(m) for m in params.models},
                           compare(res, "silu256", "silu256_se", "fov_f1", params.bootstrap, params.seed))
     out = ["# retina-unet: the study, reproduced", "",
@@ -246,6 +276,6 @@ def build_report(params: Params, res: Results, figures: dict[str, str], manifest
     out += ["## Figures", "", *(f"![{title}]({path})" for title, path in figures.items()), ""]
     out += cross_camera_section(params, res, scores)
     out += morphology_section(params, res)
-    out += budget_section(params, res, n_train)
+    out += budget_section(params, res, n_train, sweep)
     out += settings_section(params, res, prov, manifest_sum)
     return "\n".join(out), claims

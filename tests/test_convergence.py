@@ -12,10 +12,9 @@ from tests.conftest import ROOT
 
 def run(params, model: str, epochs: int, seed: int, val_dice: float, machine: str = "CPU A", **changed) -> dict:
     """A sweep row of `model` with params.yaml's recipe, `changed` overriding it."""
-    wanted = recipe(params.models[model], params.train_settings(model, params.seeds[0]))
     return {"experiment": f"e{epochs}", "model": model, "seed": seed, "epochs": epochs,
             "machine": f"{machine}, 2 threads, 1 jobs at once", "val_dice": val_dice, "gain": 0.0, "train_s": 60.0,
-            "s_per_epoch": 1.0, "test_f1": 0.8, "test_auc": 0.97, **wanted, **changed}
+            "s_per_epoch": 1.0, "test_f1": 0.8, "test_auc": 0.97, **wanted(params, model), **changed}
 
 
 def wanted(params, model: str = "baseline") -> dict:
@@ -29,9 +28,15 @@ def test_twice_the_epochs_is_compared_seed_by_seed_on_the_machine_that_ran_both(
             run(params, "baseline", 180, 0, 0.700, machine="CPU B"), run(params, "baseline", 180, 2, 0.600)]
     d = doubling(runs, "baseline", wanted(params), 180)
     assert (d.short, d.long, d.pairs, d.machines) == (pytest.approx(0.778), pytest.approx(0.785), 2, ("CPU A, 2 threads",))
+    assert not d.pooled and d.where() == "CPU A, 2 threads"
     assert d.gain == pytest.approx(0.007) and not d.converged
     flat = [run(params, "baseline", 180, 0, 0.780), run(params, "baseline", 360, 0, 0.782)]
     assert doubling(flat, "baseline", wanted(params), 180).converged  # +0.002 < 0.003
+    # two machines that each ran both lengths: every pair counts, and nothing is pooled
+    both = runs + [run(params, "baseline", 360, 0, 0.710, machine="CPU B")]
+    d = doubling(both, "baseline", wanted(params), 180)
+    assert d.pairs == 3 and not d.pooled and d.where() == "CPU A, 2 threads; CPU B, 2 threads"
+    assert d.gain == pytest.approx((0.786 + 0.784 + 0.710 - 0.780 - 0.776 - 0.700) / 3)
 
 
 def test_without_a_machine_that_ran_both_lengths_each_seed_is_averaged_over_machines(params):
@@ -40,7 +45,8 @@ def test_without_a_machine_that_ran_both_lengths_each_seed_is_averaged_over_mach
             run(params, "silu256", 180, 0, 0.777, machine="CPU C")]
     d = doubling(runs, "silu256", wanted(params, "silu256"), 90)
     assert (d.short, d.long, d.pairs) == (pytest.approx(0.775), pytest.approx(0.777), 1)
-    assert d.machines == ("CPU A, 2 threads", "CPU B, 2 threads", "CPU C, 2 threads") and d.converged
+    assert d.machines == ("CPU A, 2 threads", "CPU B, 2 threads", "CPU C, 2 threads") and d.converged and d.pooled
+    assert d.where().endswith("CPU C, 2 threads (pooled)")
 
 
 def test_only_the_same_model_and_recipe_count_and_none_without_a_pair(params):

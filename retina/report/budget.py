@@ -109,8 +109,8 @@ def mean_pm(values: pd.Series, sign: str = "", digits: int = 4) -> str:
 
 def seed_summary(rows: list[dict]) -> str:
     """Markdown: per model, experiment and machine (cheapest first), the mean +- sd over its seeds of what the choice
-    rests on, and whether every seed's validation Dice was flat over its last quarter. Runs of one setting on different machines are summarised apart:
-    their minutes are different costs."""
+    rests on, and whether every seed's validation Dice was flat over its last quarter. Runs of one setting on
+    different machines are summarised apart: their minutes are different costs."""
     df = pd.DataFrame(rows).sort_values(["model", "epochs", "width", "experiment", "machine"])
     out = ["| model | experiment | seeds | train min per run | best val Dice | val Dice gain, last quarter | "
            "flat at the end (all seeds) | test F1 (FOV) | test AUC-ROC | machine |", "|---|---|---|---|---|---|---|---|---|---|"]

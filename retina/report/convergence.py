@@ -53,7 +53,8 @@ class Doubling:
     short: float
     long: float
     pairs: int  # (machine, seed) pairs compared, or seeds when pooled
-    machines: tuple[str, ...]  # where the lengths were compared; several when no machine ran both (pooled)
+    machines: tuple[str, ...]  # where the lengths were compared
+    pooled: bool  # no machine ran both lengths: each seed's runs averaged over `machines`
 
     @property
     def gain(self) -> float:
@@ -63,6 +64,10 @@ class Doubling:
     def converged(self) -> bool:
         return self.gain < CONVERGED
 
+    def where(self) -> str:
+        """The machines compared on, marked when pooled."""
+        return "; ".join(self.machines) + (" (pooled)" if self.pooled else "")
+
 
 def row_recipe(row: dict) -> dict:
     """A sweep row's recipe (None for a key it lacks, Adam's defaults for the optimiser's)."""
@@ -70,7 +75,7 @@ def row_recipe(row: dict) -> dict:
 
 
 def _same_recipe(row: dict, wanted: dict) -> bool:
-    return all(row.get(k, ROW_DEFAULTS.get(k)) == v for k, v in wanted.items())
+    return row_recipe(row) == wanted
 
 
 def doubling_table(rows: list[dict]) -> str:
@@ -88,8 +93,7 @@ def doubling_table(rows: list[dict]) -> str:
         longer = next(x["experiment"] for x in rows
                       if x["model"] == r["model"] and x["epochs"] == 2 * r["epochs"] and _same_recipe(x, wanted))
         out.append(f"| {r['model']} | {r['experiment']} -> {longer} | {d.short:.4f} -> {d.long:.4f} | "
-                   f"{d.gain:+.4f} | {'yes' if d.converged else 'no'} | {d.pairs} | "
-                   f"{'; '.join(d.machines)}{' (pooled)' if len(d.machines) > 1 else ''} |")
+                   f"{d.gain:+.4f} | {'yes' if d.converged else 'no'} | {d.pairs} | {d.where()} |")
     return "\n".join(out)
 
 
@@ -103,23 +107,26 @@ def doubling(runs: list[dict], model: str, wanted: dict, epochs: int) -> Doublin
         if r["model"] == model and r["epochs"] in (epochs, 2 * epochs) and _same_recipe(r, wanted) \
                 and math.isfinite(r["val_dice"]):
             found.setdefault((machine_kind(r["machine"]), r["epochs"], r["seed"]), []).append(r["val_dice"])
-    value = {k: sum(v) / len(v) for k, v in found.items()}
+    value = {k: _mean(v) for k, v in found.items()}
     pairs = [(machine, seed) for machine, n, seed in value if n == epochs and (machine, 2 * epochs, seed) in value]
     if pairs:
         short = [value[m, epochs, s] for m, s in pairs]
         long = [value[m, 2 * epochs, s] for m, s in pairs]
-        machines = sorted({m for m, _ in pairs})
+        machines = {m for m, _ in pairs}
     else:  # no machine ran both lengths: pool each seed's runs over machines
-        def pooled(n: int, seed: int) -> list[float]:
-            return [v for (_, length, s), v in value.items() if length == n and s == seed]
+        def pooled(n: int, seed: int) -> float:
+            return _mean([v for (_, length, s), v in value.items() if length == n and s == seed])
         seeds = sorted({s for _, n, s in value if n == epochs} & {s for _, n, s in value if n == 2 * epochs})
         if not seeds:
             return None
-        short = [sum(pooled(epochs, s)) / len(pooled(epochs, s)) for s in seeds]
-        long = [sum(pooled(2 * epochs, s)) / len(pooled(2 * epochs, s)) for s in seeds]
-        machines = sorted({m for m, n, s in value if s in seeds})
-        pairs = seeds
-    return Doubling(epochs, sum(short) / len(short), sum(long) / len(long), len(pairs), tuple(machines))
+        short = [pooled(epochs, s) for s in seeds]
+        long = [pooled(2 * epochs, s) for s in seeds]
+        machines = {m for m, _, s in value if s in seeds}
+    return Doubling(epochs, _mean(short), _mean(long), len(short), tuple(sorted(machines)), pooled=not pairs)
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values)
 
 
 def pipeline_runs(res: Results, params: Params) -> list[dict]:

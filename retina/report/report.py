@@ -208,21 +208,21 @@ def morphology_section(params: Params, res: Results) -> list[str]:
             ""]
 
 
-def _doubling_cell(d: Doubling | None) -> str:
-    return "not measured" if d is None else \
-        f"{d.short:.4f} -> {d.long:.4f} at {2 * d.epochs} ({d.gain:+.4f}; {d.pairs} runs each)"
+def _doubling_cells(d: Doubling | None) -> list[str]:
+    if d is None:
+        return ["not measured", "not measured"]
+    return [f"{d.short:.4f} -> {d.long:.4f} at {2 * d.epochs} ({d.gain:+.4f}; {d.pairs} runs each)",
+            "yes" if d.converged else "**no**"]
 
 
 def budget_section(params: Params, res: Results, n_train: int, sweep: list[dict]) -> list[str]:
     doubled = doubling_by_model(params, res, sweep)
     rows = [[b["model"], str(b["input"]), f"{b['patch']}x{b['patch']}", str(b["epochs"]), f"{b['megapixels']:.0f}",
              _fmt(b["final_val_dice"]), f"{b['gain_mean']:+.4f} (max {b['gain_max']:+.4f})",
-             _doubling_cell(doubled[b["model"]]),
-             "not measured" if doubled[b["model"]] is None else "yes" if doubled[b["model"]].converged else "**no**",
+             *_doubling_cells(doubled[b["model"]]),
              f"{b['train_seconds']:.0f}", "; ".join(b["machines"])]
             for _, b in training_budget(res, params, n_train).iterrows()]
-    compared = [f"{model}: {'; '.join(d.machines)}" + (" (pooled)" if len(d.machines) > 1 else "")
-                for model, d in doubled.items() if d is not None]
+    compared = [f"{model}: {d.where()}" for model, d in doubled.items() if d is not None]
     t, shared = params.train, params.raw["model"]
     schedule = (f"Every model follows one recipe, chosen on the validation eyes (reports/cost_sweep.md): a U-Net of "
                 f"width {shared['width']} and depth {shared['depth']}, {describe_recipe(t)}, "

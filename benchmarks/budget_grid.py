@@ -87,7 +87,7 @@ def run_one(job: tuple[str, str, int, str, str, int]) -> dict:
     trainer = train_scratch(spec, settings, Path(data), run)
     seconds = time.perf_counter() - started
     truth = load_arrays(processed_dir(Path(data), NATIVE_SIZE) / "test")
-    pred = predict_test(run / "model" / "best.pt", Path(data), settings.precision, settings.device)
+    pred = predict_test(run / "model" / "best.pt", Path(data), settings.device)
     _, pooled = score_images(pred.prob, truth, params.threshold)
     info = json.loads((run / "logs" / "run.json").read_text())
     row = {"experiment": setting, "model": model, "seed": seed, "epochs": settings.epochs, **recipe(spec, settings),

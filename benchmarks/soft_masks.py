@@ -42,7 +42,7 @@ def main() -> None:
             settings = dataclasses.replace(params.train, soft_masks=soft, seed=seed)
             out = args.work / f"soft{int(soft)}" / run_dir(spec.name, seed)
             trainer = train_scratch(spec, settings, args.data, out, fresh=True)
-            pred = predict_test(out / "model" / "best.pt", args.data, params.train.precision)
+            pred = predict_test(out / "model" / "best.pt", args.data, params.train.device)
             per_image, pooled = score_images(pred.prob, truth, params.threshold)
             f1[(soft, seed)] = per_image["fov_f1"]
             probs.setdefault(soft, []).append(pred.prob)

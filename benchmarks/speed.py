@@ -5,7 +5,8 @@
 (a) plain: fp32, NCHW, eager, whole images at the model's input size (how most public U-Net code trains);
 (b) project: the training path of retina/train/trainer.py — bf16 autocast where the CPU or GPU runs bf16 natively,
     channels_last where that is faster (retina.train.device.training_layout), random crops of train.crop for inputs
-    larger than it; inference in channels_last and the training precision, as the evaluate stage runs it.
+    larger than it; inference in channels_last and the training precision, as training's validations run it
+    (evaluate, the other-camera stage and predict predict in fp32 on every machine, in channels_last).
 Prints images/s, megapixels/s, achieved FLOP/s and its fraction of a matmul peak measured in the same run, and the
 ratio b/a; with --compile, also (b) with the model under torch.compile against (b) eager, timed again in turn, and
 the compile time. Then the accuracy check: silu256 trained to convergence (params.yaml's schedule) with several seeds in

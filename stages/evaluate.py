@@ -37,7 +37,7 @@ def main() -> None:
         drive, load_arrays(processed_dir(args.data, NATIVE_SIZE) / "test").ids)
     with timed("evaluate"):
         evaluate_all(list(params.models), params.seeds, args.models, args.data, args.out, args.predictions,
-                     params.threshold, params.train.precision, params.morphology, annotator2)
+                     params.threshold, params.morphology, annotator2)
 
 
 if __name__ == "__main__":

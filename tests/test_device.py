@@ -1,15 +1,22 @@
-"""The machine: `train.precision: auto` takes bf16 only where the CPU runs it natively, and the CPU's name in the
-records tells its generations apart."""
+"""The machine: `train.precision: auto` takes bf16 only where the CPU runs it natively, evaluation predicts in fp32
+wherever it runs, and the CPU's name in the records tells its generations apart."""
 from __future__ import annotations
 
 import platform
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from retina import machine
+from retina.data.arrays import Arrays, processed_dir, save_arrays
+from retina.evaluate.scoring import predict_test
+from retina.train import device as device_module
+from retina.train.batched_prediction import predict_proba
+from retina.train.checkpoint import load_checkpoint
 from retina.train.device import bf16_supported, use_bf16
+from tests.synthetic import fundus
 
 CPU = torch.device("cpu")
 
@@ -47,3 +54,21 @@ def test_cpu_name_tells_generations_with_the_same_bare_model_name_apart(monkeypa
     assert zen4 == "AMD EPYC family 25 model 17 (AVX-512 bf16)"
     assert kind("26", "2", "avx2 avx512f avx512_bf16") != zen4
     assert kind("23", "49", "avx2").endswith("(AVX2, no native bf16)")
+
+
+def test_test_images_are_predicted_in_fp32_where_the_cpu_runs_bf16_too(checkpoint, tmp_path, monkeypatch):
+    """The evaluation's scores must not depend on whether the CPU runs bf16: bf16 would change the probabilities,
+    and predict_test gives the same ones when the CPU claims native bf16."""
+    pairs = [fundus(s, size=64) for s in range(4)]
+    test = Arrays(images=np.stack([p[0] for p in pairs]), masks=np.stack([p[1] > 127 for p in pairs]).astype(np.uint8),
+                  soft=np.stack([p[1] for p in pairs]), fov=np.ones((4, 64, 64), np.uint8), ids=np.arange(4),
+                  boxes=np.tile([0, 0, 512, 512], (4, 1)))
+    root = tmp_path / "processed"
+    save_arrays(test, processed_dir(root, 64) / "test")
+    model = load_checkpoint(checkpoint, CPU)[0]
+    assert not np.array_equal(predict_proba(model, test.images, CPU, bf16=True),
+                              predict_proba(model, test.images, CPU, bf16=False))
+    plain = predict_test(checkpoint, root, "cpu")
+    monkeypatch.setattr(device_module, "bf16_supported", lambda device: True)
+    claimed = predict_test(checkpoint, root, "cpu")
+    assert plain.prob.shape == (4, 512, 512) and np.array_equal(claimed.prob, plain.prob)

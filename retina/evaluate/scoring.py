@@ -17,7 +17,7 @@ from retina.data.dataset import NATIVE_SIZE
 from retina.data.drive import ANNOTATOR2
 from retina.train.batched_prediction import predict_proba
 from retina.train.checkpoint import load_checkpoint
-from retina.train.device import select_device, use_bf16
+from retina.train.device import select_device
 from retina.evaluate.runs import over_seeds, score_runs, seed_average
 from retina.machine import describe
 from retina.metrics import all_scores, confusion, curves, threshold_scores
@@ -82,19 +82,20 @@ def score_annotator(masks: np.ndarray, truth: Arrays, threshold: float, how: Mor
     return pooled["fov_f1"]
 
 
-def predict_test(checkpoint: Path, data_root: Path, precision: str, device: str = "auto") -> TestPrediction:
-    """Predict the test images as the model's input (in the training precision) and map them back to 512x512."""
+def predict_test(checkpoint: Path, data_root: Path, device: str = "auto") -> TestPrediction:
+    """Predict the test images as the model's input and map them back to 512x512. In fp32 on every machine, as the
+    other-camera stage and predict do, whatever precision the model trained in: bf16 prediction would move the scores
+    in their fourth digit between CPUs that run bf16 natively and those that do not."""
     dev = select_device(device)
     model, spec, ckpt = load_checkpoint(checkpoint, dev)
-    bf16 = use_bf16(precision, dev)
     test = load_arrays(processed_dir(data_root, spec.image_size, spec.input) / "test")
     images = test.images
-    predict_proba(model, images[:1], dev, bf16)  # warm-up, not timed
+    predict_proba(model, images[:1], dev, bf16=False)  # warm-up, not timed
     start = time.perf_counter()
-    prob = predict_proba(model, images, dev, bf16)
+    prob = predict_proba(model, images, dev, bf16=False)
     seconds = time.perf_counter() - start
     info = {"parameters": count_parameters(model), "inference_ms_per_image": 1000 * seconds / len(images),
-            "input_size": spec.image_size, "best_epoch": int(ckpt.get("epoch", -1)), "bf16": bf16,
+            "input_size": spec.image_size, "best_epoch": int(ckpt.get("epoch", -1)),
             "machine": describe(dev)}
     back = np.stack([to_photograph(p, box, (NATIVE_SIZE, NATIVE_SIZE)) for p, box in zip(prob, test.boxes)])
     return TestPrediction(back, info)
@@ -113,7 +114,7 @@ def resolution_ceiling(data_root: Path, size: int) -> pd.DataFrame:
 
 
 def evaluate_all(models: list[str], seeds: tuple[int, ...], model_root: Path, data_root: Path, out: Path,
-                 predictions: Path, threshold: float, precision: str, how: MorphologySettings,
+                 predictions: Path, threshold: float, how: MorphologySettings,
                  annotator2: np.ndarray | None = None) -> dict[str, dict[str, float]]:
     """Score every (model, seed) best checkpoint, each model's seed-averaged probabilities and, when given, a
     second annotator's masks (in out/annotator2/); replace `out` and `predictions` only when all succeed.
@@ -121,7 +122,7 @@ def evaluate_all(models: list[str], seeds: tuple[int, ...], model_root: Path, da
     truth = load_arrays(processed_dir(data_root, NATIVE_SIZE) / "test")
 
     def predict(name: str, seed: int) -> tuple[np.ndarray, dict]:
-        pred = predict_test(model_root / run_dir(name, seed) / "best.pt", data_root, precision)
+        pred = predict_test(model_root / run_dir(name, seed) / "best.pt", data_root)
         stored[name, seed] = quantise(pred.prob)  # scored as stored in data/predictions: they reproduce every score
         return dequantise(stored[name, seed]), pred.info
 

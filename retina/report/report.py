@@ -84,13 +84,12 @@ def metrics_section(params: Params, res: Results, scores: pd.DataFrame) -> list[
 
 
 def _inference_note(res: Results) -> str:
-    """Where and in which precision the test images were predicted (the scores depend on the precision)."""
+    """Where the test images were predicted, and in which precision."""
     if res.per_seed is None or "machine" not in res.per_seed:
         return ""
     machines = "; ".join(sorted(res.per_seed["machine"].dropna().unique()))
-    precisions = sorted({"bf16" if b else "fp32" for b in res.per_seed["bf16"]})
-    return (f"The test images were predicted on {machines}, in {' and '.join(precisions)} (bf16 where the CPU runs it "
-            "natively, as in training); ms/image is one image's inference there.")
+    return (f"The test images were predicted on {machines}, in fp32 (on every machine, whatever precision a model "
+            "trained in, as predict and the other-camera stage do); ms/image is one image's inference there.")
 
 
 def comparisons_section(params: Params, res: Results) -> list[str]:

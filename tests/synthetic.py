@@ -7,6 +7,8 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage as ndi
 
+from retina.data.arrays import Arrays
+
 SIZE = 512
 RADIUS = 220
 COUNTS = {"train": 16, "test": 4}  # 4 eyes x 4 stored copies, and 4 test images: enough to exercise every step
@@ -29,6 +31,17 @@ def fundus(seed: int, size: int = SIZE) -> tuple[np.ndarray, np.ndarray]:
     img = disc[..., None] * base * (1 - 0.5 * (mask[..., None] / 255.0))
     img += rng.normal(0, 3, img.shape)
     return np.clip(img, 0, 255).astype(np.uint8), mask
+
+
+def fundus_arrays(seeds: range, size: int, photograph: int | None = None) -> Arrays:
+    """A processed split of synthetic fundus images at `size`, as if each filled the whole of a square photograph of
+    side `photograph` (default: `size`)."""
+    pairs = [fundus(s, size=size) for s in seeds]
+    soft = np.stack([p[1] for p in pairs])
+    side = photograph or size
+    return Arrays(images=np.stack([p[0] for p in pairs]), masks=(soft > 127).astype(np.uint8), soft=soft,
+                  fov=np.ones((len(pairs), size, size), np.uint8), ids=np.arange(len(pairs)),
+                  boxes=np.tile([0, 0, side, side], (len(pairs), 1)))
 
 
 def write_dataset(root: Path, counts: dict[str, int] | None = None, size: int = SIZE) -> Path:

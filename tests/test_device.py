@@ -10,13 +10,13 @@ import pytest
 import torch
 
 from retina import machine
-from retina.data.arrays import Arrays, processed_dir, save_arrays
+from retina.data.arrays import processed_dir, save_arrays
 from retina.evaluate.scoring import predict_test
 from retina.train import device as device_module
 from retina.train.batched_prediction import predict_proba
 from retina.train.checkpoint import load_checkpoint
 from retina.train.device import bf16_supported, use_bf16
-from tests.synthetic import fundus
+from tests.synthetic import fundus_arrays
 
 CPU = torch.device("cpu")
 
@@ -59,10 +59,7 @@ def test_cpu_name_tells_generations_with_the_same_bare_model_name_apart(monkeypa
 def test_test_images_are_predicted_in_fp32_where_the_cpu_runs_bf16_too(checkpoint, tmp_path, monkeypatch):
     """The evaluation's scores must not depend on whether the CPU runs bf16: bf16 would change the probabilities,
     and predict_test gives the same ones when the CPU claims native bf16."""
-    pairs = [fundus(s, size=64) for s in range(4)]
-    test = Arrays(images=np.stack([p[0] for p in pairs]), masks=np.stack([p[1] > 127 for p in pairs]).astype(np.uint8),
-                  soft=np.stack([p[1] for p in pairs]), fov=np.ones((4, 64, 64), np.uint8), ids=np.arange(4),
-                  boxes=np.tile([0, 0, 512, 512], (4, 1)))
+    test = fundus_arrays(range(4), 64, photograph=512)
     root = tmp_path / "processed"
     save_arrays(test, processed_dir(root, 64) / "test")
     model = load_checkpoint(checkpoint, CPU)[0]

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 import torch
 
-from retina.data.arrays import Arrays, save_arrays
+from retina.data.arrays import save_arrays
 from retina.config import ModelSpec, TrainSettings
 from retina.errors import TrainingError
 from retina.train.augment import augment_batch, random_crop
 from retina.train.trainer import Counts, Trainer, loss_terms, total_loss
-from tests.synthetic import fundus
+from tests.synthetic import fundus_arrays
 
 SPEC = ModelSpec("tiny", "silu", 32, "se", width=4, depth=2, se_reduction=2)
 SETTINGS = TrainSettings(epochs=4, batch_size=4, lr=0.01, loss="bce+dice", augment=True, crop=0, soft_masks=False,
@@ -28,12 +28,7 @@ def data_root(tmp_path_factory) -> Path:
     """processed/<32>/{train,val} made from synthetic fundus images at 32x32."""
     root = tmp_path_factory.mktemp("processed")
     for split, seeds in (("train", range(8)), ("val", range(100, 104))):
-        pairs = [fundus(s, size=32) for s in seeds]
-        soft = np.stack([p[1] for p in pairs])
-        arrays = Arrays(images=np.stack([p[0] for p in pairs]), masks=(soft > 127).astype(np.uint8), soft=soft,
-                        fov=np.ones((len(pairs), 32, 32), np.uint8), ids=np.arange(len(pairs)),
-                        boxes=np.tile([0, 0, 32, 32], (len(pairs), 1)))
-        save_arrays(arrays, root / "32" / split)
+        save_arrays(fundus_arrays(seeds, 32), root / "32" / split)
     return root
 
 

@@ -36,22 +36,28 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
             shutil.rmtree(tmp.parent, ignore_errors=True)
 
 
+HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # Ctrl-C, and what `timeout` or a scheduler sends (retina.cli)
+
+
 @contextlib.contextmanager
 def interrupts_held() -> Iterator[None]:
-    """Hold Ctrl-C (SIGINT) for the duration of the block and raise KeyboardInterrupt after it if one came.
+    """Hold Ctrl-C (SIGINT) and SIGTERM for the duration of the block and raise KeyboardInterrupt after it if one came.
 
-    Only where Python's default handler is installed, in the main thread: a SIGINT that is ignored stays ignored.
+    Only a signal that raises KeyboardInterrupt (Python's default handler for SIGINT; retina.cli installs it for
+    SIGTERM too), in the main thread: a signal that is ignored, or left to kill the process, stays so.
     """
-    if threading.current_thread() is not threading.main_thread() or \
-            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
+    held = [s for s in HELD_SIGNALS if signal.getsignal(s) is signal.default_int_handler]
     received: list[int] = []
-    signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    for signum in held:
+        signal.signal(signum, lambda signum, frame: received.append(signum))
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        for signum in held:
+            signal.signal(signum, signal.default_int_handler)
         if received:
             raise KeyboardInterrupt
 

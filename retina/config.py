@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -147,6 +148,8 @@ def _choice(value: Any, allowed: tuple[str, ...], key: str) -> str:
 def _number(value: Any, key: str, kind: type, positive: bool = True) -> Any:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and not isinstance(value, int)):
         raise ConfigError(f"params.yaml: '{key}' must be {'an integer' if kind is int else 'a number'}, got {value!r}")
+    if not math.isfinite(value):
+        raise ConfigError(f"params.yaml: '{key}' must be a finite number, got {value!r}")
     if positive and value <= 0:
         raise ConfigError(f"params.yaml: '{key}' must be > 0, got {value!r}")
     return kind(value)
@@ -312,6 +315,12 @@ def load_params(path: str | Path = PARAMS_FILE) -> Params:
 def run_dir(name: str, seed: int) -> str:
     """Where one (model, seed) run lives under models/, reports/train/, reports/eval/ and data/predictions/."""
     return f"{name}/seed{seed}"
+
+
+def training_stage(name: str, seed: int) -> str:
+    """The dvc.yaml stage that trains one (model, seed): train@<seed> for the baseline, else
+    train_variant@<model>-<seed>."""
+    return f"train@{seed}" if name == BASELINE else f"train_variant@{name}-{seed}"
 
 
 def model_spec(params: Params, name: str) -> ModelSpec:

@@ -20,7 +20,7 @@ import argparse
 import json
 from pathlib import Path
 
-from retina.cli import run_main
+from retina.cli import positive_number, run_main
 from retina.config import load_params, model_spec, run_dir
 from retina.predict.predict import predict_files
 
@@ -33,15 +33,13 @@ def main() -> None:
                         help="one training seed's model (default: the mean of all seeds in params.yaml)")
     parser.add_argument("--models", type=Path, default=Path("models"), help="folder of trained models")
     parser.add_argument("--out", type=Path, default=Path("predictions"))
-    parser.add_argument("--um-per-pixel", type=float, help="pixel size of the photographs, for measures in um")
+    parser.add_argument("--um-per-pixel", type=positive_number, help="pixel size of the photographs, for measures in um")
     parser.add_argument("--ranges", type=Path, default=Path("reports/photo_ranges.json"),
                         help="the training photographs' ranges (stage photo_ranges)")
     args = parser.parse_args()
     params = load_params()
     spec = model_spec(params, args.model or params.predict_model)
     seeds = params.seeds if args.seed is None else (args.seed,)
-    if args.um_per_pixel is not None and args.um_per_pixel <= 0:
-        parser.error(f"--um-per-pixel must be > 0, got {args.um_per_pixel}")
     ranges = json.loads(args.ranges.read_text()) if args.ranges.is_file() else None
     checkpoints = [args.models / run_dir(spec.name, seed) / "best.pt" for seed in seeds]
     predict_files(args.images, checkpoints, args.out, params.threshold, params.morphology.spur_ratio,

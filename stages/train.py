@@ -3,8 +3,8 @@
     python -m stages.train MODEL --seed K [--data data/processed] [--models models] [--logs reports/train]
 
 Writes models/MODEL/seedK/best.pt (the weights, tracked by git) and reports/train/MODEL/seedK/ (dvclive logs,
-run.json), both replaced only when the run ends. A run stopped at any point (Ctrl-C, a kill) resumes from its last
-completed epoch when rerun (state in models/.resume/MODEL-seedK.pt) and ends with the same files and metrics as an
+run.json), both replaced only when the run ends. A run stopped at any point (Ctrl-C, SIGTERM, a kill) resumes from its
+last completed epoch when rerun (state in models/.resume/MODEL-seedK.pt) and ends with the same files and metrics as an
 uninterrupted run.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from retina.cli import run_main
-from retina.config import load_params, model_spec, run_dir
+from retina.config import load_params, model_spec, run_dir, training_stage
 from retina.train.trainer import Trainer
 
 log = logging.getLogger("train")
@@ -41,8 +41,10 @@ def main() -> None:
     except KeyboardInterrupt:
         reached = f"had completed {trainer.epochs_done} of {trainer.settings.epochs} epochs" if trainer else \
             "was still loading its data"
+        # plain `dvc repro` would skip the stage: its inputs and committed outputs are unchanged
         print(f"interrupted: {run} {reached}, kept in {resume}; its committed weights and logs are unchanged. "
-              "`dvc repro` resumes it.", file=sys.stderr)
+              f"`dvc repro --force -s {training_stage(spec.name, args.seed)}` (or this command again) resumes it.",
+              file=sys.stderr)
         sys.exit(130)
 
 

@@ -94,3 +94,16 @@ def test_a_held_ctrl_c_is_raised_after_the_block_and_an_ignored_one_stays_ignore
         assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def test_sigterm_is_held_like_ctrl_c_once_a_command_treats_it_so():
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)  # what retina.cli.run_main installs
+    try:
+        finished = []
+        with pytest.raises(KeyboardInterrupt):
+            with atomic.interrupts_held():
+                os.kill(os.getpid(), signal.SIGTERM)
+                finished.append(True)
+        assert finished and signal.getsignal(signal.SIGTERM) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -118,3 +118,12 @@ def test_morphology_settings_are_validated(key, value):
     with pytest.raises(ConfigError, match=f"'morphology.{key}' must be"):
         parse_params(changed(f"morphology.{key}", value))
     assert parse_params(RAW).morphology.spur_ratio == RAW["morphology"]["spur_ratio"]
+
+
+@pytest.mark.parametrize("path", ["train.lr", "train.warmup", "morphology.spur_ratio", "morphology.fov_degrees",
+                                  "morphology.um_per_degree", "evaluate.threshold"])
+@pytest.mark.parametrize("text", [".nan", ".inf", "-.inf"])
+def test_non_finite_numbers_are_refused_naming_the_key(path, text):
+    value = yaml.safe_load(text)  # what YAML makes of `.nan` / `.inf` in params.yaml: a float, not a string
+    with pytest.raises(ConfigError, match=f"'{path}' must be a finite number"):
+        parse_params(changed(path, value))

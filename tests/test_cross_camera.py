@@ -47,12 +47,22 @@ def test_a_set_is_read_with_both_annotators(tmp_path):
         assert data.second[k].sum() > data.reference[k].sum()
 
 
+def _soften(path: Path) -> None:
+    """Give a binary label one soft-edged pixel, as resizing or JPEG would give many."""
+    label = np.asarray(Image.open(path)).copy()
+    label[0, 0] = 100
+    Image.fromarray(label).save(path)
+
+
 @pytest.mark.parametrize("damage, message", [
     (lambda r: (r / "labels-ah" / "im1.png").unlink(), "im1.png: file is missing"),
     (lambda r: Image.fromarray(np.zeros((50, 60), np.uint8)).save(r / "labels-ah" / "im2.png"),
      "im2.png: label is 60x50, its photograph 96x96"),
     (lambda r: (r / "images" / "im0.png").write_text("no image"), "im0.png: not a readable image"),
     (lambda r: [p.unlink() for p in (r / "labels-ah").iterdir()] and (r / "labels-ah").rmdir(), "no reference labels"),
+    (lambda r: _soften(r / "labels-vk" / "im1.png"), "im1.png: label is not binary \\(3 grey levels: 0, 100, 255\\)"),
+    (lambda r: Image.fromarray(np.arange(96 * 96, dtype=np.uint16).reshape(96, 96).astype(np.uint8)).save(
+        r / "labels-ah" / "im0.png"), "im0.png: label is not binary \\(256 grey levels: 0, 1, 2, 3, ...\\)"),
 ])
 def test_a_broken_set_is_refused_naming_the_file(tmp_path, damage, message):
     root = _labelled_set(tmp_path / "set")

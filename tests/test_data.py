@@ -233,3 +233,29 @@ def test_real_data_verifies_and_preprocesses(params, real_source, tmp_path):
             assert dice > 0.97, f"test image {k}: FOV Dice {dice:.3f} against DRIVE's mask"
     split = json.loads((tmp_path / "processed" / "split.json").read_text())
     assert not {i // 4 for i in split["val"]} & {i // 4 for i in split["train"]}
+
+
+def test_a_zip_member_with_a_bad_crc_is_refused_naming_it(raw, synthetic_source, tmp_path):
+    archive = tmp_path / "set.zip"
+    member = "train/image/1.png"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_STORED) as zf:  # stored: the bytes lie as they are
+        for p in sorted(synthetic_source.rglob("*.png")):
+            zf.write(p, p.relative_to(synthetic_source).as_posix())
+        offset = zf.getinfo(member).header_offset
+    data = bytearray(archive.read_bytes())
+    start = offset + 30 + len(member)  # past the member's local header (no extra field)
+    data[start + 100] ^= 0xFF  # one flipped byte inside the member's data
+    archive.write_bytes(bytes(data))
+    before = snapshot(raw)
+    with pytest.raises(SourceError, match=f"{archive}: corrupt member {member} \\(CRC mismatch\\)"):
+        download(archive, raw)
+    assert snapshot(raw) == before
+
+
+@pytest.mark.parametrize("keep", [20, 200])
+def test_a_truncated_array_is_one_line_naming_it(processed, keep):
+    path = processed_dir(processed, 128) / "train" / "masks.npy"
+    path.write_bytes(path.read_bytes()[:keep])
+    with pytest.raises(DataError, match=f"{path}: not a readable array") as err:
+        load_arrays(path.parent)
+    assert "\n" not in str(err.value)

@@ -18,7 +18,7 @@ import pytest
 import torch
 import yaml
 
-from retina.config import load_params
+from retina.config import load_params, training_stage
 from retina.data.arrays import dequantise, load_arrays
 from retina.evaluate.cross_camera import read_labelled_set
 from retina.data.drive import second_annotator
@@ -246,7 +246,7 @@ def test_ctrl_c_in_training_ends_in_one_line_and_leaves_the_committed_run_in_pla
     assert repro.returncode != 0, output
     assert "Traceback" not in output, output
     lines = [line for line in output.splitlines() if line.startswith("interrupted:")]
-    assert len(lines) == 1 and f"{run} had completed " in lines[0] and "`dvc repro` resumes it" in lines[0], output
+    assert len(lines) == 1 and f"{run} had completed " in lines[0] and f"`dvc repro --force -s {stage}`" in lines[0], output
     done = int(lines[0].split("had completed ")[1].split()[0])
     assert done >= 2 and (work / "models" / ".resume" / f"{name}.pt").is_file()
     assert {p: (work / p).read_bytes() for p in _files(work, run)} == before  # committed weights and logs intact
@@ -276,7 +276,7 @@ def test_kill_9_anywhere_then_repro_gives_what_an_uninterrupted_run_gives(projec
     name = f"{model}-seed{seed}"
     for path in _files(work, early[0]) + [Path("reports/eval/summary.json")]:  # evaluation must rerun too
         (work / path).unlink()
-    stage = f"train@{seed}" if model == "baseline" else f"train_variant@{model}-{seed}"
+    stage = training_stage(model, int(seed))
     stale = sh(work, "dvc", "status", env=env)
     assert [line for line in stale.splitlines() if line.startswith("train")] == [f"{stage}:"], stale
     assert "evaluate:" in stale
@@ -304,3 +304,16 @@ def test_kill_9_anywhere_then_repro_gives_what_an_uninterrupted_run_gives(projec
     report, reference = ((p / "reports" / "report.md").read_text().split("## Figures")[0] for p in (work, project))
     strip_ms = [line.split(" | ")[:3] + line.split(" | ")[4:] for line in report.splitlines()]  # ms/image: timing
     assert strip_ms == [line.split(" | ")[:3] + line.split(" | ")[4:] for line in reference.splitlines()]
+
+
+def test_a_failed_forced_download_leaves_the_previous_data_in_place(project, tmp_path, env):
+    work = Path(shutil.copytree(project, tmp_path / "project", symlinks=True))
+    kept = [Path("data/raw/manifest.sha256"), Path("reports/timing/download.json")]
+    before = {p: (work / p).read_bytes() for p in kept}
+    offline = {**env, "RETINA_DATA": str(tmp_path / "no-such-folder")}  # as on a machine with no network
+    failed = subprocess.run(["dvc", "repro", "--force", "download"], cwd=work, env=offline, capture_output=True,
+                            text=True)
+    assert failed.returncode != 0 and "no-such-folder" in failed.stdout + failed.stderr
+    assert {p: (work / p).read_bytes() for p in kept} == before
+    assert len(list((work / "data/raw/train/image").iterdir())) > 0
+    assert "download" not in sh(work, "dvc", "status", "download", env=env)  # still the data dvc.lock records

@@ -117,3 +117,18 @@ def test_command_line_error_is_one_clear_line(photo, tmp_path):
     assert result.returncode == 1
     assert result.stderr.strip() == ("error: unknown model 'unet3000'; models in params.yaml: "
                                      "baseline, silu256, silu256_se, camera_robust")
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.999])
+def test_a_truncated_checkpoint_is_one_line_naming_it_and_nothing_is_written(checkpoint, photo, tmp_path, keep):
+    broken = tmp_path / "models" / "baseline" / "seed0" / "best.pt"
+    broken.parent.mkdir(parents=True)
+    whole = checkpoint.read_bytes()
+    broken.write_bytes(whole[: int(len(whole) * keep)])
+    result = subprocess.run([sys.executable, "-m", "stages.predict", str(photo), "--model", "baseline", "--seed", "0",
+                             "--models", str(tmp_path / "models"), "--out", str(tmp_path / "out")], cwd=ROOT,
+                            capture_output=True, text=True)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {broken}: not a readable checkpoint"), result.stderr
+    assert not (tmp_path / "out").exists()

@@ -42,7 +42,19 @@ def load_arrays(folder: Path) -> Arrays:
     missing = [folder / f"{name}.npy" for name in FIELDS if not (folder / f"{name}.npy").is_file()]
     if missing:
         raise DataError(f"{missing[0]}: missing; run `dvc repro preprocess` first")
-    return Arrays(**{name: np.load(folder / f"{name}.npy") for name in FIELDS})
+    return Arrays(**{name: load_array(folder / f"{name}.npy") for name in FIELDS})
+
+
+def load_array(path: Path) -> np.ndarray:
+    """One stored array (.npy); a missing, truncated or corrupt file is a DataError naming it."""
+    try:
+        return np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise DataError(f"{path}: missing; run `dvc repro` to write it") from None
+    except (ValueError, OSError, EOFError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"{path}: not a readable array ({reason}); run `dvc repro --force` on the stage that "
+                        "writes it") from None
 
 
 def processed_dir(root: Path, size: int, kind: str = "raw") -> Path:

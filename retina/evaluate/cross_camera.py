@@ -3,8 +3,8 @@
 The set is a folder named by $RETINA_CROSS_CAMERA (DVC does not watch it: `dvc repro -f -s cross_camera` after
 setting it). Layout, STARE's: images/<name>.<ext> (colour photographs of any size), labels-ah/<name>.png (the
 reference annotator) and, optionally, labels-vk/<name>.png (a second annotator, the human reference). Another set
-uses the same layout, or the generic names labels/ and labels2/. Labels are grey or binary, vessel where > 127,
-at their photograph's size. Each photograph goes through predict's own path (field of view found from the
+uses the same layout, or the generic names labels/ and labels2/. Labels are binary (0 and one level above 127:
+vessel), at their photograph's size. Each photograph goes through predict's own path (field of view found from the
 photograph, turned into the model's input, predicted, mapped back), and is scored inside that field of view.
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ from retina.config import run_dir
 from retina.data.dataset import format_manifest, sha256
 from retina.data.drive import ANNOTATOR2
 from retina.errors import DataError
-from retina.data.images import binarise, read_mask, read_photograph
+from retina.data.images import MASK_THRESHOLD, read_mask, read_photograph
 from retina.train.checkpoint import load_checkpoint
 from retina.evaluate.runs import over_seeds, score_runs, seed_average
 from retina.metrics import all_scores, bootstrap_ci
@@ -66,7 +66,12 @@ def _labels(path: Path, shape: tuple[int, ...]) -> np.ndarray:
     grey = read_mask(path)
     if grey.shape != shape:
         raise DataError(f"{path}: label is {grey.shape[1]}x{grey.shape[0]}, its photograph {shape[1]}x{shape[0]}")
-    return binarise(grey).astype(bool)
+    levels = np.unique(grey)
+    if len(levels) > 2 or (len(levels) == 2 and not levels[0] <= MASK_THRESHOLD < levels[1]):
+        raise DataError(f"{path}: label is not binary ({len(levels)} grey levels: {', '.join(map(str, levels[:4]))}"
+                        f"{', ...' if len(levels) > 4 else ''}); expected background 0 and one vessel level above "
+                        f"{MASK_THRESHOLD} (a JPEG or resized label: binarise it at > {MASK_THRESHOLD} first)")
+    return grey > MASK_THRESHOLD
 
 
 def read_labelled_set(root: Path) -> LabelledSet:

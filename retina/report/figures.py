@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from retina.data.arrays import Arrays, dequantise  # noqa: E402
+from retina.data.arrays import Arrays, dequantise, load_array  # noqa: E402
 from retina.config import Params, run_dir  # noqa: E402
 from retina.evaluate.results import Results  # noqa: E402
 
@@ -109,7 +109,7 @@ def draw_figures(params: Params, res: Results, eval_root: Path, predictions: Pat
     seed = params.seeds[0]
     models = [m for m in res.models if (predictions / f"{run_dir(m, seed)}.npy").is_file()]
     images = test.images.astype(np.float32) / 255
-    probs = {m: dequantise(np.load(predictions / f"{run_dir(m, seed)}.npy")) for m in models}
+    probs = {m: dequantise(load_array(predictions / f"{run_dir(m, seed)}.npy")) for m in models}
     figures = {}
     for m in res.models:
         spec = params.models[m]

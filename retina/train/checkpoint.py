@@ -1,6 +1,7 @@
 """A trained model on disk: its weights and the spec that rebuilds it."""
 from __future__ import annotations
 
+import pickle
 from dataclasses import asdict
 from pathlib import Path
 
@@ -27,6 +28,8 @@ def load_checkpoint(path: Path, device: torch.device | None = None) -> tuple[UNe
         spec = ModelSpec(**ckpt["spec"])
         model = UNet.from_spec(spec)
         model.load_state_dict(ckpt["state_dict"])
-    except (RuntimeError, KeyError, TypeError, EOFError, OSError) as exc:
-        raise TrainingError(f"{path}: not a readable checkpoint ({exc})") from None
+    except (RuntimeError, KeyError, TypeError, EOFError, OSError, pickle.UnpicklingError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise TrainingError(f"{path}: not a readable checkpoint ({reason}); it may be truncated: restore it with "
+                            f"`git checkout -- {path}` or retrain it") from None
     return model.to(device or "cpu", memory_format=torch.channels_last), spec, ckpt

@@ -9,7 +9,8 @@ and on a labelled set from another camera (STARE: F1 and AUC-ROC inside the foun
 (The committed table: reports/camera_robust.json, the rows of two such runs on an H100 GPU, one per seed, and of two
 more seeds of the raw input on a 2-core AMX CPU.)
 
-Choose on these columns (validation eyes and the cross-camera set); the DRIVE test set is not read.
+Choose on these columns (validation eyes and the cross-camera set). The data is prepared by the pipeline's own
+preprocessing (retina.data.preparation), whose test arrays this benchmark never reads.
 """
 from __future__ import annotations
 
@@ -23,20 +24,19 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.grid import dispatch, run_jobs
-from retina.data.arrays import load_arrays, processed_dir, save_arrays
+from retina.data.arrays import load_arrays, processed_dir
 from retina.config import BASELINE, load_params
 from retina.evaluate.cross_camera import read_labelled_set
-from retina.data.dataset import NATIVE_SIZE, list_pairs, verify_pair
-from retina.train.batched_prediction import predict_proba
+from retina.data.dataset import NATIVE_SIZE
 from retina.train.checkpoint import load_checkpoint
 from retina.train.device import select_device
 from retina.machine import describe
 from retina.metrics import all_scores
-from retina.data.model_input import photograph_fov, to_photograph
 from retina.predict.predict import predict_photograph
-from retina.data.preparation import build_arrays, split_eyes
+from retina.data.preparation import preprocess
+from retina.evaluate.scoring import predict_split
 from retina.evaluate.statistics import last_quarter_gain
-from retina.report.budget import mean_pm
+from retina.summary import markdown_table, mean_pm
 from retina.train.trainer import train_scratch
 
 CANDIDATES = {  # name: (input kind, camera augmentation)
@@ -46,25 +46,13 @@ CANDIDATES = {  # name: (input kind, camera augmentation)
 }
 
 
-def prepare(raw: Path, out: Path, kinds: set[str], size: int, val_eyes: int, seed: int) -> None:
-    """Train and validation arrays of each input kind (and raw at 512, the scoring frame) from the training eyes."""
-    pairs = [verify_pair(p) for p in list_pairs(raw, "train")]
-    fovs = [photograph_fov(image) for image, _ in pairs]
-    split = split_eyes(len(pairs), val_eyes, seed)
-    for kind in sorted(kinds | {"raw"}):
-        for name in ("train", "val"):
-            ids = split[name]
-            save_arrays(build_arrays([pairs[i][0] for i in ids], [pairs[i][1] for i in ids], [fovs[i] for i in ids],
-                                     ids, size, kind), processed_dir(out, size, kind) / name)
-
-
 def run_one(job: tuple[str, int, str, str, str]) -> dict:
     """Train one candidate for one seed; score it on the validation eyes and the cross-camera set."""
     name, seed, root, cross, out = job
     params = load_params()
     kind, camera = CANDIDATES[name]
     spec = dataclasses.replace(params.models[BASELINE], name=name, input=kind, camera_augment=camera)
-    settings = dataclasses.replace(params.train, seed=seed)
+    settings = dataclasses.replace(params.train_settings(BASELINE, params.training_seeds[0]), seed=seed)
     run = Path(out) / "runs" / f"{name}-seed{seed}"
     started = time.perf_counter()
     trainer = train_scratch(spec, settings, Path(root), run)
@@ -72,10 +60,8 @@ def run_one(job: tuple[str, int, str, str, str]) -> dict:
     history = pd.DataFrame(trainer.history)
     device = select_device(settings.device)
     model, spec, _ = load_checkpoint(run / "model" / "best.pt", device)
-    val = load_arrays(processed_dir(Path(root), spec.image_size, kind) / "val")
     truth = load_arrays(processed_dir(Path(root), NATIVE_SIZE) / "val")
-    prob = predict_proba(model, val.images, device, bf16=False)
-    prob = np.stack([to_photograph(p, box, (NATIVE_SIZE, NATIVE_SIZE)) for p, box in zip(prob, val.boxes)])
+    prob = predict_split(run / "model" / "best.pt", Path(root), settings.device, split="val").prob
     val_scores = all_scores(prob, truth.masks, params.threshold, truth.fov)
     data = read_labelled_set(Path(cross))
     preds = [predict_photograph([model], spec, image, params.threshold, device) for image in data.images]
@@ -93,15 +79,15 @@ def run(args: argparse.Namespace) -> None:
     params = load_params()
     names = args.candidates or list(CANDIDATES)
     root = args.out / "processed"
-    prepare(args.raw, root, {CANDIDATES[n][0] for n in names}, params.models[BASELINE].image_size, params.val_eyes,
-            params.seed)
+    size = params.models[BASELINE].image_size
+    preprocess(args.raw, root, [(size, CANDIDATES[n][0]) for n in names], params.val_eyes, params.split_seed)
     print(f"prepared {sorted(p.name for p in root.iterdir())}", flush=True)
     jobs = [(n, s, str(root), str(args.cross), str(args.out)) for s in args.seeds for n in names]
     run_jobs(run_one, jobs, args.jobs, args.out / "rows.json")
 
 
 def table(rows_file: Path) -> str:
-    """The Markdown page: mean +- sd over seeds of each candidate's scores, best STARE F1 first; each seed is tagged
+    """The Markdown page: mean ± sd over seeds of each candidate's scores, best STARE F1 first; each seed is tagged
     with the machine that ran it (A, B, ... in the order they first appear), as are the training times."""
     rows = pd.DataFrame(json.loads(rows_file.read_text()))
     tags = {m: chr(ord("A") + k) for k, m in enumerate(dict.fromkeys(rows["machine"]))}
@@ -111,17 +97,18 @@ def table(rows_file: Path) -> str:
              "`python -m benchmarks.camera_robust run` (see its docstring). Every candidate is the baseline's "
              "architecture (ReLU, 512x512, trained on 256 crops) trained with params.yaml's `train` settings; scores "
              "inside the field of view at threshold 0.5: on the validation eyes (mapped back to 512x512) and on "
-             "STARE through predict's path. The DRIVE test set is not read. Mean +- sd over the seeds run; a seed's "
-             "letter names its machine (below).", "",
-             "| candidate | seeds | val F1 | val AUC | val last-quarter gain | STARE F1 | STARE AUC | train s |",
-             "|---|---|---|---|---|---|---|---|"]
+             "STARE through predict's path. The DRIVE test set is not scored. Mean ± sd over the seeds run; a seed's "
+             "letter names its machine (below).", ""]
+    cells = []
     for name in order:
         group = rows[rows["candidate"] == name]
         seeds = " ".join(f"{s}{tags[m]}" for s, m in zip(group["seed"], group["machine"]))
         seconds = ", ".join(f"{t:.0f} {tags[m]}" for m, t in group.groupby("machine", sort=False)["train_seconds"]
                             .mean().items())
-        cells = " | ".join(mean_pm(group[col]) for col in ("val_f1", "val_auc", "val_gain", "cross_f1", "cross_auc"))
-        lines.append(f"| {name} | {seeds} | {cells} | {seconds} |")
+        cells.append([name, seeds, *(mean_pm(group[col]) for col in ("val_f1", "val_auc", "val_gain", "cross_f1",
+                                                                     "cross_auc")), seconds])
+    lines.append(markdown_table(["candidate", "seeds", "val F1", "val AUC", "val last-quarter gain", "STARE F1",
+                                 "STARE AUC", "train s"], cells))
     machines = "; ".join(f"{tag}: {m}" for m, tag in tags.items())
     return "\n".join(lines) + f"\n\n{choice(rows)}\n\nMachines: {machines}.\n"
 

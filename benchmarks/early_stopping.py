@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from benchmarks.train_logs import logged_runs
-from retina.report.budget import mean_pm
+from retina.summary import markdown_table, mean_pm
 
 PATIENCE = (20, 40, 60)  # epochs
 WINDOW = 5  # validations
@@ -57,12 +57,12 @@ def table(roots: list[Path]) -> str:
            f"the validation Dice smoothed over {WINDOW} validations, the run stopped once the smoothed curve has not "
            "set a new best for `patience` epochs, the best checkpoint up to the stop kept. Exact for these runs: a "
            "stopped run follows the full run's path up to its stop.", "",
-           "| logs | model | seeds | epochs planned | patience (epochs) | stopped at epoch | epochs trained | "
-           "best val Dice kept | full run's best | given up (max) |", "|---|---|---|---|---|---|---|---|---|---|"]
-    for (root, model, patience), g in df.groupby(["root", "model", "patience"], sort=False):
-        out.append(f"| {root} | {model} | {' '.join(map(str, g['seed']))} | {' '.join(map(str, g['epochs'].unique()))}"
-                   f" | {patience} | {' '.join(map(str, g['stop']))} | {g['share'].mean():.0%} | "
-                   f"{mean_pm(g['kept'])} | {mean_pm(g['full'])} | {g['lost'].mean():.4f} ({g['lost'].max():.4f}) |")
+           markdown_table(["logs", "model", "seeds", "epochs planned", "patience (epochs)", "stopped at epoch",
+                           "epochs trained", "best val Dice kept", "full run's best", "given up (max)"],
+                          [[root, model, " ".join(map(str, g["seed"])), " ".join(map(str, g["epochs"].unique())),
+                            patience, " ".join(map(str, g["stop"])), f"{g['share'].mean():.0%}", mean_pm(g["kept"]),
+                            mean_pm(g["full"]), f"{g['lost'].mean():.4f} ({g['lost'].max():.4f})"]
+                           for (root, model, patience), g in df.groupby(["root", "model", "patience"], sort=False)])]
     return "\n".join(out) + "\n"
 
 

@@ -24,7 +24,7 @@ only=()
 read -ra only <<<"${STAGES:-}"
 args=(--jobs "${JOBS:-12}")
 [ ${#only[@]} -eq 0 ] || args+=(--only "${only[@]}")
-python3 -m stages.train_side_by_side "${args[@]}"
+python3 -m tools.train_side_by_side "${args[@]}"
 elapsed "train, ${JOBS:-12} side by side${STAGES:+ ($STAGES)}"
 dvc repro
 elapsed "evaluate, cross-camera, report"

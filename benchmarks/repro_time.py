@@ -28,7 +28,8 @@ def seconds_per_epoch(params: Params, name: str, epochs: int, precision: str, da
                       **model: int) -> float:
     """Seconds per epoch of `name` trained for `epochs` in `precision` as its stage trains it (the Trainer's own
     run.json figure); `model` overrides the network's width or depth."""
-    settings = dataclasses.replace(params.train_settings(name, params.seeds[0]), epochs=epochs, precision=precision)
+    settings = dataclasses.replace(params.train_settings(name, params.training_seeds[0]), epochs=epochs,
+                                   precision=precision)
     run = scratch / name
     spec = dataclasses.replace(params.models[name], **model)
     train_scratch(spec, settings, data, run, fresh=True)
@@ -49,7 +50,7 @@ def main() -> None:
     parser.add_argument("--depth", type=int, help="model.depth for the timed runs (default: params.yaml's)")
     args = parser.parse_args()
     model = {k: v for k, v in (("width", args.width), ("depth", args.depth)) if v is not None}
-    seeds = len(params.seeds)
+    seeds = len(params.training_seeds)
     device = select_device(params.train.device)
     print(f"{describe(device)}; precision {args.precision} ({'bf16' if use_bf16(args.precision, device) else 'fp32'} "
           f"in effect); {args.epochs} epochs timed per model; {model or 'the network of params.yaml'}")
@@ -58,9 +59,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="repro-time-") as scratch:
         for name in args.models:
             rate = seconds_per_epoch(params, name, args.epochs, args.precision, args.data, Path(scratch), **model)
-            hours = rate * params.epochs[name] * seeds / 3600
+            hours = rate * params.epochs_of(name) * seeds / 3600
             total += hours
-            print(f"{name:<15}{rate:>9.2f}{params.epochs[name]:>8}{seeds:>6}{hours:>13.2f}", flush=True)
+            print(f"{name:<15}{rate:>9.2f}{params.epochs_of(name):>8}{seeds:>6}{hours:>13.2f}", flush=True)
     print(f"training of the full repro, one stage at a time: {total:.1f} h")
 
 

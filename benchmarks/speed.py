@@ -26,6 +26,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from retina.data.arrays import processed_dir
 from retina.config import ModelSpec, load_params
+from retina.train.augment import patch_side
 from retina.train.device import autocast, bf16_supported, select_device, training_layout, use_bf16
 from retina.machine import describe
 from retina.train.model import UNet
@@ -114,7 +115,7 @@ def speed_table(steps: int, compiled: bool) -> None:
           f"{'infer ms/img':>14}")
     batch = params.train.batch_size
     for spec in params.models.values():
-        crop = params.train.crop if params.train.crop and params.train.crop < spec.image_size else spec.image_size
+        crop = patch_side(params.train.crop, spec.image_size)
         rates = {}
         for path, size, fast in (("plain", spec.image_size, False), ("project", crop, True)):
             step, _ = time_training(spec, size, batch, steps, fast, bf16, device)
@@ -148,8 +149,8 @@ def accuracy_check(seeds: int, data_root: Path) -> None:
     dice: dict[str, list[float]] = {}
     for precision in ("fp32", params.train.precision):
         for seed in range(seeds):
-            settings = dataclasses.replace(params.train_settings(spec.name, params.seeds[0]), precision=precision,
-                                           seed=seed)
+            settings = dataclasses.replace(params.train_settings(spec.name, params.training_seeds[0]),
+                                           precision=precision, seed=seed)
             out = Path("/tmp/retina-bench") / f"{precision}-{seed}"
             start = time.perf_counter()
             trainer = train_scratch(spec, settings, data_root, out, fresh=True)
@@ -163,7 +164,8 @@ def accuracy_check(seeds: int, data_root: Path) -> None:
         print("\naccuracy check needs two seeds or more to measure the noise (--accuracy-seeds)")
         return
     tolerance = 2 * math.sqrt(statistics.variance(a) / len(a) + statistics.variance(b) / len(b))
-    print(f"\naccuracy check, silu256, {params.epochs[spec.name]} epochs, {seeds} seeds each: {a_label} {mean_a:.4f}, "
+    print(f"\naccuracy check, silu256, {params.epochs_of(spec.name)} epochs, {seeds} seeds each: "
+          f"{a_label} {mean_a:.4f}, "
           f"{b_label} {mean_b:.4f}; difference {abs(mean_a - mean_b):.4f}, tolerance {tolerance:.4f} "
           f"(2 standard errors from the seed spread): {'PASS' if abs(mean_a - mean_b) <= tolerance else 'FAIL'}")
 

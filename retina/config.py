@@ -1,8 +1,8 @@
 """Read params.yaml once, validate every key, and resolve each model's full settings.
 
 Every stage gets its configuration from :func:`load_params`; nothing else reads params.yaml. A key the schema does
-not know (a typo such as `sede` or `train.epoch`) is refused naming the closest valid key, so a misspelt setting
-never silently falls back to its default.
+not know (a typo such as `training_sedes` or `train.default_epoch`) is refused naming the closest valid key, so a
+misspelt setting never silently falls back to its default.
 """
 from __future__ import annotations
 
@@ -31,18 +31,18 @@ EYES = 20  # distinct eyes in the training set (80 images = 20 eyes x 4 stored c
 SOURCE_ENV = "RETINA_DATA"
 
 MODEL_KEYS = ("activation", "image_size", "attention")
-# A variant may also set these: camera robustness, and its own number of epochs (None: train.epochs).
+# A variant may also set these: camera robustness, and its own number of epochs (None: train.default_epochs).
 VARIANT_OPTIONS = {"input": "raw", "camera_augment": False, "epochs": None}
 SCHEMA: dict[str, Any] = {  # every key params.yaml may hold; None: a leaf, a tuple: the keys of a section
-    "seed": None, "seeds": None,
-    "data": ("source", "strict", "val_eyes"),
+    "training_seeds": None,
+    "data": ("source", "strict", "val_eyes", "split_seed"),
     **{key: None for key in MODEL_KEYS},
     "variants": None,  # {name: {activation, image_size, attention[, VARIANT_OPTIONS]}}, checked per variant
     "predict_model": None,
     "model": ("width", "depth", "se_reduction"),
-    "train": ("epochs", "batch_size", "lr", "warmup", "optimizer", "weight_decay", "loss", "augment", "crop",
+    "train": ("default_epochs", "batch_size", "lr", "warmup", "optimizer", "weight_decay", "loss", "augment", "crop",
               "soft_masks", "val_every", "precision", "device"),
-    "evaluate": ("threshold", "bootstrap"),
+    "evaluate": ("threshold", "bootstrap", "bootstrap_seed"),
     "morphology": ("spur_ratio", "fov_degrees", "um_per_degree"),
 }
 
@@ -95,16 +95,17 @@ class MorphologySettings:
 class Params:
     """The validated contents of params.yaml."""
 
-    seed: int
-    seeds: tuple[int, ...]
+    split_seed: int  # which eyes are held out for validation
+    training_seeds: tuple[int, ...]  # every model is trained once per seed
     source: str
     strict: bool
     val_eyes: int
     models: dict[str, ModelSpec]
     train: TrainSettings
-    epochs: dict[str, int]  # each model's training epochs: train.epochs, or the variant's own `epochs`
+    model_epochs: dict[str, int] = field(repr=False)  # read through epochs_of
     threshold: float
     bootstrap: int
+    bootstrap_seed: int  # seeds the bootstrap resampling of intervals and paired tests
     morphology: MorphologySettings
     predict_model: str
     raw: dict[str, Any] = field(repr=False, compare=False)
@@ -118,11 +119,15 @@ class Params:
         """The data source: $RETINA_DATA when set, else data.source."""
         return os.environ.get(SOURCE_ENV) or self.source
 
+    def epochs_of(self, model: str) -> int:
+        """How many epochs one model trains: its variant's own `epochs`, or train.default_epochs."""
+        return self.model_epochs[model_spec(self, model).name]
+
     def train_settings(self, model: str, seed: int) -> TrainSettings:
         """The shared training settings for one model (its own epochs) and one training seed."""
-        if seed not in self.seeds:
-            raise ConfigError(f"seed {seed} is not in params.yaml 'seeds' {list(self.seeds)}")
-        return dataclasses.replace(self.train, seed=seed, epochs=self.epochs[model])
+        if seed not in self.training_seeds:
+            raise ConfigError(f"seed {seed} is not in params.yaml 'training_seeds' {list(self.training_seeds)}")
+        return dataclasses.replace(self.train, seed=seed, epochs=self.epochs_of(model))
 
 
 def _refuse_unknown(section: dict[str, Any], allowed: tuple[str, ...], where: str) -> None:
@@ -189,7 +194,8 @@ def _model(name: str, settings: dict[str, Any], shared: dict[str, Any], where: s
 
 
 def _epochs(raw: dict[str, Any], models: dict[str, ModelSpec], train: TrainSettings) -> dict[str, int]:
-    """Every model's training epochs: a variant's own `epochs`, or train.epochs; each must reach one validation."""
+    """Every model's training epochs: a variant's own `epochs`, or train.default_epochs; each must reach one
+    validation."""
     variants = raw.get("variants") or {}
     epochs = {name: train.epochs if variants.get(name, {}).get("epochs") is None else
               _number(variants[name]["epochs"], f"variants.{name}.epochs", int) for name in models}
@@ -218,10 +224,10 @@ def _models(raw: dict[str, Any]) -> dict[str, ModelSpec]:
 
 def _seeds(value: Any) -> tuple[int, ...]:
     if not isinstance(value, list) or not value:
-        raise ConfigError(f"params.yaml: 'seeds' must be a non-empty list of integers, got {value!r}")
-    seeds = tuple(_number(s, "seeds[]", int, positive=False) for s in value)
+        raise ConfigError(f"params.yaml: 'training_seeds' must be a non-empty list of integers, got {value!r}")
+    seeds = tuple(_number(s, "training_seeds[]", int, positive=False) for s in value)
     if len(set(seeds)) != len(seeds):
-        raise ConfigError(f"params.yaml: 'seeds' lists a seed twice: {list(seeds)}")
+        raise ConfigError(f"params.yaml: 'training_seeds' lists a seed twice: {list(seeds)}")
     return seeds
 
 
@@ -230,7 +236,7 @@ def _train(tr: dict[str, Any], depth: int) -> TrainSettings:
         return _get(tr, key, "train.")
 
     train = TrainSettings(
-        epochs=_number(get("epochs"), "train.epochs", int),
+        epochs=_number(get("default_epochs"), "train.default_epochs", int),
         batch_size=_number(get("batch_size"), "train.batch_size", int),
         lr=_number(get("lr"), "train.lr", float),
         loss=_choice(get("loss"), LOSSES, "train.loss"),
@@ -283,16 +289,18 @@ def parse_params(raw: dict[str, Any]) -> Params:
     if predict_model not in models:
         raise ConfigError(f"params.yaml: 'predict_model' is {predict_model!r}; models: {', '.join(models)}")
     return Params(
-        seed=_number(_get(raw, "seed", ""), "seed", int, positive=False),
-        seeds=_seeds(_get(raw, "seeds", "")),
+        split_seed=_number(_get(data, "split_seed", "data."), "data.split_seed", int, positive=False),
+        training_seeds=_seeds(_get(raw, "training_seeds", "")),
         source=source,
         strict=_flag(data.get("strict", False), "data.strict"),
         val_eyes=val_eyes,
         models=models,
         train=train,
-        epochs=epochs,
+        model_epochs=epochs,
         threshold=threshold,
         bootstrap=_number(_get(ev, "bootstrap", "evaluate."), "evaluate.bootstrap", int),
+        bootstrap_seed=_number(_get(ev, "bootstrap_seed", "evaluate."), "evaluate.bootstrap_seed", int,
+                               positive=False),
         morphology=MorphologySettings(*(_number(_get(mo, key, "morphology."), f"morphology.{key}", float)
                                         for key in SCHEMA["morphology"])),
         predict_model=predict_model,

@@ -1,1 +1,1 @@
-"""retina-unet: a DVC pipeline that reproduces a small U-Net study on retinal vessel segmentation."""
+"""The DVC pipeline's stages (dvc.yaml runs each as `python -m stages.<name>`): thin commands over the library."""

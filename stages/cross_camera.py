@@ -31,8 +31,8 @@ def main() -> None:
         skip(args.out)
         logging.getLogger("cross_camera").info("no labelled set from another camera configured: skipped")
         return
-    score_cross_camera(list(params.models), params.seeds, args.models, read_labelled_set(root), args.out,
-                       params.threshold, params.bootstrap, params.seed)
+    score_cross_camera(list(params.models), params.training_seeds, args.models, read_labelled_set(root), args.out,
+                       params.threshold, params.bootstrap, params.bootstrap_seed)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ def main() -> None:
     annotator2 = None if drive is None else second_annotator(
         drive, load_arrays(processed_dir(args.data, NATIVE_SIZE) / "test").ids)
     with timed("evaluate"):
-        evaluate_all(list(params.models), params.seeds, args.models, args.data, args.out, args.predictions,
+        evaluate_all(list(params.models), params.training_seeds, args.models, args.data, args.out, args.predictions,
                      params.threshold, params.morphology, annotator2)
 
 

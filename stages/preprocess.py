@@ -20,7 +20,7 @@ def main() -> None:
     args = parser.parse_args()
     params = load_params()
     with timed("preprocess"):
-        preprocess(args.raw, args.out, params.inputs, params.val_eyes, params.seed)
+        preprocess(args.raw, args.out, params.inputs, params.val_eyes, params.split_seed)
 
 
 if __name__ == "__main__":

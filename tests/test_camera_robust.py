@@ -29,6 +29,6 @@ def test_table_gives_mean_and_spread_per_candidate_best_first(tmp_path):
     path.write_text(json.dumps(data))
     text = table(path)
     body = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| candidate")]
-    assert body[0].startswith("| fair | 0A | 0.7750 |") and body[1].startswith("| raw | 0A 1B | 0.7700 +- 0.0141 |")
-    assert "0.6700 +- 0.0141" in body[1] and body[1].endswith("| 60 A, 400 B |")
+    assert body[0].startswith("| fair | 0A | 0.7750 |") and body[1].startswith("| raw | 0A 1B | 0.7700 ± 0.0141 |")
+    assert "0.6700 ± 0.0141" in body[1] and body[1].endswith("| 60 A, 400 B |")
     assert "Machines: A: test; B: cpu." in text

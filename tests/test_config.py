@@ -43,7 +43,7 @@ def test_project_params_resolve_the_study_models_and_the_robust_one():
     ("variants.camera_robust.input", "hdr", "'variants.camera_robust.input' is 'hdr'; allowed: raw, framed, flat"),
     ("variants.camera_robust.camera_augment", "yes", "'variants.camera_robust.camera_augment' must be true or false"),
     ("predict_model", "unet3000", "'predict_model' is 'unet3000'; models: baseline, silu256"),
-    ("train.epochs", 0, "'train.epochs' must be > 0"),
+    ("train.default_epochs", 0, "'train.default_epochs' must be > 0"),
     ("train.batch_size", -2, "'train.batch_size' must be > 0"),
     ("train.lr", 0, "'train.lr' must be > 0"),
     ("train.loss", "focal", "'train.loss' is 'focal'; allowed: bce, dice, bce+dice"),
@@ -56,14 +56,14 @@ def test_project_params_resolve_the_study_models_and_the_robust_one():
     ("data.val_eyes", 0, "'data.val_eyes' must be > 0"),
     ("data.val_eyes", 20, "'data.val_eyes' is 20; allowed: 1 to 19"),
     ("evaluate.threshold", 1.5, "'evaluate.threshold' must be between 0 and 1"),
-    ("train.epochs", "ten", "'train.epochs' must be an integer"),
-    ("train.val_every", 1000, f"'train.val_every' is 1000, more than the {RAW['train']['epochs']} epochs of baseline"),
+    ("train.default_epochs", "ten", "'train.default_epochs' must be an integer"),
+    ("train.val_every", 1000, f"'train.val_every' is 1000, more than the {RAW['train']['default_epochs']} epochs of baseline"),
     ("variants.camera_robust.epochs", 1.5, "'variants.camera_robust.epochs' must be an integer"),
     ("variants.camera_robust.epochs", 1, "'train.val_every' is 2, more than the 1 epochs of camera_robust"),
     ("train.augment", "yes", "'train.augment' must be true or false"),
-    ("seeds", [], "'seeds' must be a non-empty list of integers"),
-    ("seeds", [0, 0], "'seeds' lists a seed twice"),
-    ("seeds", 3, "'seeds' must be a non-empty list of integers"),
+    ("training_seeds", [], "'training_seeds' must be a non-empty list of integers"),
+    ("training_seeds", [0, 0], "'training_seeds' lists a seed twice"),
+    ("training_seeds", 3, "'training_seeds' must be a non-empty list of integers"),
 ])
 def test_bad_values_are_refused_with_key_and_choices(path, value, message):
     with pytest.raises(ConfigError) as err:
@@ -86,8 +86,8 @@ def test_unreadable_params_file(tmp_path):
 
 
 @pytest.mark.parametrize("path, value, message", [
-    ("sede", 1, "unknown key 'sede'; did you mean 'seed'?"),
-    ("train.epoch", 5, "unknown key 'train.epoch'; did you mean 'train.epochs'?"),
+    ("training_sedes", [0], "unknown key 'training_sedes'; did you mean 'training_seeds'?"),
+    ("train.default_epoch", 5, "unknown key 'train.default_epoch'; did you mean 'train.default_epochs'?"),
     ("model.widht", 8, "unknown key 'model.widht'; did you mean 'model.width'?"),
     ("variants.silu256.atention", "se", "unknown key 'variants.silu256.atention'; did you mean "
                                         "'variants.silu256.attention'?"),
@@ -102,14 +102,14 @@ def test_unknown_keys_are_refused_naming_the_closest_valid_key(path, value, mess
 
 def test_train_settings_carry_the_seed_and_the_model_s_epochs_and_refuse_an_unlisted_seed():
     params = load_params(ROOT / "params.yaml")
-    assert [params.train_settings(BASELINE, s).seed for s in params.seeds] == list(params.seeds)
-    assert params.train_settings(BASELINE, params.seeds[0]).epochs == RAW["train"]["epochs"]
+    assert [params.train_settings(BASELINE, s).seed for s in params.training_seeds] == list(params.training_seeds)
+    assert params.train_settings(BASELINE, params.training_seeds[0]).epochs == RAW["train"]["default_epochs"]
     own = parse_params(changed("variants.silu256.epochs", 7))
     assert own.train_settings("silu256", 0).epochs == 7
     raw = copy.deepcopy(RAW)
-    raw["variants"]["silu256_se"].pop("epochs", None)  # a variant without its own epochs trains for train.epochs
-    assert parse_params(raw).train_settings("silu256_se", 0).epochs == RAW["train"]["epochs"]
-    with pytest.raises(ConfigError, match="seed 99 is not in params.yaml 'seeds'"):
+    raw["variants"]["silu256_se"].pop("epochs", None)  # a variant without its own epochs trains for train.default_epochs
+    assert parse_params(raw).train_settings("silu256_se", 0).epochs == RAW["train"]["default_epochs"]
+    with pytest.raises(ConfigError, match="seed 99 is not in params.yaml 'training_seeds'"):
         params.train_settings(BASELINE, 99)
 
 

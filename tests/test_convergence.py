@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from benchmarks.budget_grid import table
+from benchmarks.cost_sweep import table
 from retina.report.convergence import doubling, load_sweep_runs, recipe
 from tests.conftest import ROOT
 
@@ -18,7 +18,7 @@ def run(params, model: str, epochs: int, seed: int, val_dice: float, machine: st
 
 
 def wanted(params, model: str = "baseline") -> dict:
-    return recipe(params.models[model], params.train_settings(model, params.seeds[0]))
+    return recipe(params.models[model], params.train_settings(model, params.training_seeds[0]))
 
 
 def test_twice_the_epochs_is_compared_seed_by_seed_on_the_machine_that_ran_both(params):

@@ -18,7 +18,7 @@ from retina.errors import DataError
 from retina.train.checkpoint import load_checkpoint
 from retina.metrics import all_scores
 from retina.predict.predict import predict_files, predict_photograph
-from tests.conftest import MODELS, ROOT
+from tests.conftest import MODELS, ROOT, unavailable
 from tests.synthetic import write_labelled_set
 
 STARE = ROOT.parent / "shared" / "data" / "stare"
@@ -71,8 +71,9 @@ def test_a_broken_set_is_refused_naming_the_file(tmp_path, damage, message):
         read_labelled_set(root)
 
 
-@pytest.mark.skipif(not STARE.is_dir(), reason="the shared STARE copy is not here")
 def test_stare_scored_like_the_test_set_with_the_human_reference(project, tmp_path):
+    if not STARE.is_dir():
+        unavailable("stare", "the shared STARE copy is not here")
     data = read_labelled_set(STARE)
     summary = score_cross_camera(list(MODELS), (0, 1), project / "models", data, tmp_path / "out", 0.5, 200, 0)
     assert summary["images"] == 20 and set(summary["models"]) == set(MODELS)

@@ -220,7 +220,7 @@ def test_real_data_verifies_and_preprocesses(params, real_source, tmp_path):
     assert problems == []
     pairs = verify_dataset(tmp_path / "raw")
     assert {k: len(v) for k, v in pairs.items()} == {"train": 80, "test": 20}
-    record = preprocess(tmp_path / "raw", tmp_path / "processed", params.inputs, params.val_eyes, params.seed)
+    record = preprocess(tmp_path / "raw", tmp_path / "processed", params.inputs, params.val_eyes, params.split_seed)
     assert set(record["inputs"]) == {processed_dir(Path(), *i).name for i in params.inputs} | {"512"}
     test = load_arrays(tmp_path / "processed" / "512" / "test")
     fraction = test.masks.mean(axis=(1, 2))

@@ -11,7 +11,7 @@ import torch
 
 from retina import machine
 from retina.data.arrays import processed_dir, save_arrays
-from retina.evaluate.scoring import predict_test
+from retina.evaluate.scoring import predict_split
 from retina.train import device as device_module
 from retina.train.batched_prediction import predict_proba
 from retina.train.checkpoint import load_checkpoint
@@ -58,14 +58,14 @@ def test_cpu_name_tells_generations_with_the_same_bare_model_name_apart(monkeypa
 
 def test_test_images_are_predicted_in_fp32_where_the_cpu_runs_bf16_too(checkpoint, tmp_path, monkeypatch):
     """The evaluation's scores must not depend on whether the CPU runs bf16: bf16 would change the probabilities,
-    and predict_test gives the same ones when the CPU claims native bf16."""
+    and predict_split gives the same ones when the CPU claims native bf16."""
     test = fundus_arrays(range(4), 64, photograph=512)
     root = tmp_path / "processed"
     save_arrays(test, processed_dir(root, 64) / "test")
     model = load_checkpoint(checkpoint, CPU)[0]
     assert not np.array_equal(predict_proba(model, test.images, CPU, bf16=True),
                               predict_proba(model, test.images, CPU, bf16=False))
-    plain = predict_test(checkpoint, root, "cpu")
+    plain = predict_split(checkpoint, root, "cpu")
     monkeypatch.setattr(device_module, "bf16_supported", lambda device: True)
-    claimed = predict_test(checkpoint, root, "cpu")
+    claimed = predict_split(checkpoint, root, "cpu")
     assert plain.prob.shape == (4, 512, 512) and np.array_equal(claimed.prob, plain.prob)

@@ -44,7 +44,7 @@ def _queue_busy(work: Path, env: dict) -> bool:
 def test_queued_experiments_run_one_after_another_and_are_listed(project, tmp_path, env):
     work = _copy(project, tmp_path / "queue")
     for name, epochs in (("two-epochs", 2), ("four-epochs", 4)):
-        sh(work, "dvc", "exp", "run", "--queue", "-n", name, "-S", f"train.epochs={epochs}", "-S", "seeds=[0]",
+        sh(work, "dvc", "exp", "run", "--queue", "-n", name, "-S", f"train.default_epochs={epochs}", "-S", "training_seeds=[0]",
            env=env)
     sh(work, "dvc", "queue", "start", "-j", "1", env=env)
     deadline = time.monotonic() + 900
@@ -57,6 +57,6 @@ def test_queued_experiments_run_one_after_another_and_are_listed(project, tmp_pa
     assert {"two-epochs", "four-epochs"} <= set(experiments)
     for name, epochs in (("two-epochs", 2), ("four-epochs", 4)):
         data = experiments[name]
-        assert data["params"]["params.yaml"]["data"]["train"]["epochs"] == epochs
+        assert data["params"]["params.yaml"]["data"]["train"]["default_epochs"] == epochs
         summary = data["metrics"]["reports/eval/summary.json"]["data"]
         assert set(summary) == set(MODELS) and all(summary[m]["seeds"] == 1 for m in MODELS)

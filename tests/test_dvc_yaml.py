@@ -1,8 +1,10 @@
-"""dvc.yaml stays exact: each stage depends on precisely the code its command imports, and the plots cover every
-model and seed of params.yaml (DVC cannot template the top-level plots)."""
+"""dvc.yaml stays exact: each stage depends on precisely the code its command imports (a package folder where it
+imports all of the package), and the plots cover every model and seed of params.yaml (DVC cannot template the
+top-level plots, and a folder is not a plot source)."""
 from __future__ import annotations
 
 import ast
+from pathlib import Path
 
 import yaml
 
@@ -28,11 +30,23 @@ def imported_files(module: str) -> set[str]:
     return {p for p in seen if not p.endswith("__init__.py")}
 
 
+def package_modules(folder: str) -> set[str]:
+    """The modules of a library package folder (its __init__.py aside), as paths."""
+    return {p.relative_to(ROOT).as_posix() for p in (ROOT / folder).glob("*.py") if p.name != "__init__.py"}
+
+
 def test_every_stage_depends_on_exactly_the_code_it_imports():
     for name, stage in DVC["stages"].items():
         module = stage["cmd"].split()[2]  # python -m stages.<name> ...
-        code = {d for d in stage["deps"] if d.endswith(".py")}
-        assert code == imported_files(module), f"stage {name}: deps differ from the imports of {module}"
+        imported = imported_files(module)
+        folders = [d for d in stage["deps"] if d.startswith("retina/") and (ROOT / d).is_dir()]
+        for folder in folders:  # a folder only where the stage imports all of it: DVC reruns it for any file there
+            assert package_modules(folder) <= imported, f"stage {name} depends on all of {folder}, imports part"
+        code = {d for d in stage["deps"] if d.endswith(".py")} | {m for f in folders for m in package_modules(f)}
+        assert code == imported, f"stage {name}: deps differ from the imports of {module}"
+        whole = [f for f in {Path(m).parent.as_posix() for m in imported} if f.startswith("retina/")
+                 and package_modules(f) <= imported and f not in folders]
+        assert not whole, f"stage {name} imports all of {whole}: depend on the folder"
 
 
 def test_library_never_imports_a_command():
@@ -53,6 +67,6 @@ def test_plots_cover_every_model_and_seed():
     declared = yaml.safe_dump(DVC["plots"])
     for model in params.models:
         assert f"reports/eval/{model}/roc.csv" in declared and f"reports/eval/{model}/pr.csv" in declared
-        for seed in params.seeds:
+        for seed in params.training_seeds:
             for log in ("val/dice.tsv", "train/loss.tsv"):
                 assert f"reports/train/{model}/seed{seed}/plots/metrics/{log}" in declared

@@ -94,7 +94,7 @@ def test_a_fresh_clone_retrains_nothing_predicts_at_once_and_retrains_only_what_
 
     photo = tmp_path / "eye.png"  # predict right after the clone, before any `dvc repro`
     Image.fromarray(fundus(5)[0]).save(photo)
-    sh(fresh, sys.executable, "-m", "stages.predict", str(photo), "--out", str(tmp_path / "out"), env=env)
+    sh(fresh, sys.executable, "-m", "tools.predict", str(photo), "--out", str(tmp_path / "out"), env=env)
     measures = json.loads((tmp_path / "out" / "eye_measures.json").read_text())
     assert measures["model"] == "camera_robust" and measures["seeds"] == [0, 1] and "length" in measures
     assert all((tmp_path / "out" / f"eye_{kind}.png").is_file() for kind in ("probability", "vessels", "overlay"))
@@ -115,10 +115,10 @@ def test_a_fresh_clone_retrains_nothing_predicts_at_once_and_retrains_only_what_
     weights = [p for p in sh(fresh, "git", "diff", "--name-only", env=env).split() if p.endswith("best.pt")]
     assert sorted(weights) == ["models/baseline/seed0/best.pt", "models/baseline/seed1/best.pt"]
     # the activation-vs-resolution summary finds the experiment beside the committed models
-    table = sh(fresh, sys.executable, "-m", "stages.experiments", env=env)
+    table = sh(fresh, sys.executable, "-m", "tools.ablation", env=env)
     assert "| relu @ 64 |" in table and "| silu @ 64 | experiment silu64" in table and "| silu @ 32 |" in table
     assert "| activation ReLU -> SiLU | size 64 | not run" not in table
-    epochs = yaml.safe_load((fresh / "params.yaml").read_text())["train"]["epochs"]  # each cell names its schedule
+    epochs = yaml.safe_load((fresh / "params.yaml").read_text())["train"]["default_epochs"]  # each cell names its schedule
     silu64 = next(line for line in table.splitlines() if line.startswith("| silu @ 64 |"))
     assert silu64.startswith(f"| silu @ 64 | experiment silu64 (baseline) | {epochs} |")
     assert f"| {cpu_kind()}, " in silu64  # names the CPU its runs trained on

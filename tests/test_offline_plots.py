@@ -13,7 +13,7 @@ from dvc_render.html import PAGE_HTML
 
 from retina.errors import DataError
 from retina.report.offline_plots import LIBRARIES, PLACEHOLDERS, build_template
-from tests.conftest import ROOT
+from tests.conftest import ROOT, unavailable
 
 NODE_MODULES = ROOT / "node_modules"
 ARTIFACTS = ROOT / "test-artifacts"  # git ignores it: screenshots to look at after a run
@@ -25,7 +25,7 @@ def _browser(profile: Path) -> list[str]:
     """Headless Chromium in a fresh network namespace (no network at all), or skip where that is not possible."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
-        pytest.skip("Chromium is not installed (Debian: apt-get install chromium)")
+        unavailable("chromium", "Chromium is not installed (Debian: apt-get install chromium)")
     if subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode != 0:
         pytest.skip("cannot make a network namespace here (needs root or user namespaces)")
     return ["unshare", "-n", chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",

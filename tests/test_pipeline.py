@@ -105,9 +105,9 @@ def test_status_is_clean_and_second_repro_does_nothing(project, env):
 def test_a_variant_with_its_own_epochs_trains_that_long_and_the_report_says_so(project):
     params = yaml.safe_load((project / "params.yaml").read_text())
     own = {name: v["epochs"] for name, v in params["variants"].items() if "epochs" in v}
-    assert own == {"camera_robust": 8} and params["train"]["epochs"] == 6
+    assert own == {"camera_robust": 8} and params["train"]["default_epochs"] == 6
     for model in MODELS:
-        for seed in params["seeds"]:
+        for seed in params["training_seeds"]:
             run = json.loads((project / "reports" / "train" / model / f"seed{seed}" / "run.json").read_text())
             assert run["epochs"] == own.get(model, 6), (model, seed)
     budget = (project / "reports" / "report.md").read_text().split("## Training budget")[1]
@@ -267,7 +267,7 @@ def test_kill_9_anywhere_then_repro_gives_what_an_uninterrupted_run_gives(projec
     """From a copy of the finished project with one run's outputs removed: kill its training twice (mid-run, and
     after its best epoch), then evaluation and the report, and finish with `dvc repro`."""
     work = Path(shutil.copytree(project, tmp_path / "project", symlinks=True))
-    epochs = yaml.safe_load((project / "params.yaml").read_text())["train"]["epochs"]
+    epochs = yaml.safe_load((project / "params.yaml").read_text())["train"]["default_epochs"]
     runs = [f"{m}/seed{s}" for m in MODELS for s in (0, 1)]
     best = {run: torch.load(project / "models" / run / "best.pt", weights_only=True)["epoch"] for run in runs}
     early = [run for run in runs if best[run] <= epochs - 2 and not run.startswith("camera_robust")]

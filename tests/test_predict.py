@@ -83,12 +83,20 @@ def test_predict_gives_micrometres_for_a_pixel_size(checkpoint, photo, tmp_path)
     assert "length_um" in pd.read_csv(tmp_path / "b" / "eye_segments.csv").columns
 
 
-def test_predict_tiff_and_rgba(checkpoint, tmp_path):
+def test_predict_tiff_and_rgba_give_the_rgb_png_s_probabilities(checkpoint, tmp_path):
     img, _ = fundus(4)
+    Image.fromarray(img).save(tmp_path / "rgb.png")
     Image.fromarray(img).save(tmp_path / "a.tif")
     Image.fromarray(img).convert("RGBA").save(tmp_path / "b.png")
-    results = predict_files([tmp_path / "a.tif", tmp_path / "b.png"], [checkpoint], tmp_path / "out", 0.5)
-    assert [r["size"] for r in results] == [[512, 512], [512, 512]]
+    results = predict_files([tmp_path / "rgb.png", tmp_path / "a.tif", tmp_path / "b.png"], [checkpoint],
+                            tmp_path / "out", 0.5)
+    assert [r["size"] for r in results] == [[512, 512]] * 3
+    reference = np.asarray(Image.open(tmp_path / "out" / "rgb_probability.png"))
+    assert reference.std() > 0  # a real map, not a constant one that any input would match
+    for name in ("a", "b"):
+        assert np.array_equal(np.asarray(Image.open(tmp_path / "out" / f"{name}_probability.png")), reference)
+        assert np.array_equal(np.asarray(Image.open(tmp_path / "out" / f"{name}_vessels.png")),
+                              np.asarray(Image.open(tmp_path / "out" / "rgb_vessels.png")))
 
 
 @pytest.mark.parametrize("make, message", [
@@ -112,7 +120,7 @@ def test_missing_model_and_unknown_name(params, photo, tmp_path):
 
 
 def test_command_line_error_is_one_clear_line(photo, tmp_path):
-    result = subprocess.run([sys.executable, "-m", "stages.predict", str(photo), "--model", "unet3000",
+    result = subprocess.run([sys.executable, "-m", "tools.predict", str(photo), "--model", "unet3000",
                              "--out", str(tmp_path)], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 1
     assert result.stderr.strip() == ("error: unknown model 'unet3000'; models in params.yaml: "
@@ -125,7 +133,7 @@ def test_a_truncated_checkpoint_is_one_line_naming_it_and_nothing_is_written(che
     broken.parent.mkdir(parents=True)
     whole = checkpoint.read_bytes()
     broken.write_bytes(whole[: int(len(whole) * keep)])
-    result = subprocess.run([sys.executable, "-m", "stages.predict", str(photo), "--model", "baseline", "--seed", "0",
+    result = subprocess.run([sys.executable, "-m", "tools.predict", str(photo), "--model", "baseline", "--seed", "0",
                              "--models", str(tmp_path / "models"), "--out", str(tmp_path / "out")], cwd=ROOT,
                             capture_output=True, text=True)
     assert result.returncode == 1

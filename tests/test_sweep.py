@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 import torch
 
-from benchmarks import budget_grid, early_stopping, train_logs
-from benchmarks.budget_grid import table
-from retina.report.budget import seed_summary
+from benchmarks import cost_sweep, early_stopping, train_logs
+from benchmarks.cost_sweep import table
+from benchmarks.cost_sweep import seed_summary
 
 
 def row(experiment: str, epochs: int, seed: int, val_dice: float, gain: float, model: str = "baseline",
@@ -30,8 +30,8 @@ def test_summary_gives_mean_and_spread_per_setting_cheapest_first_and_converged_
     lines = body(seed_summary(rows))
     assert [line.split(" | ")[:3] for line in lines] == [["| baseline", "short", "0 1"], ["| baseline", "long", "0 1"],
                                                          ["| silu", "short", "0"]]
-    assert lines[0].split(" | ")[3:7] == ["3.0", "0.7650 +- 0.0071", "+0.0030 +- 0.0028", "no"]  # 2 s x 90 epochs
-    assert lines[1].split(" | ")[3:7] == ["8.0", "0.7850 +- 0.0071", "+0.0015 +- 0.0007", "yes"]
+    assert lines[0].split(" | ")[3:7] == ["3.0", "0.7650 ± 0.0071", "+0.0030 ± 0.0028", "no"]  # 2 s x 90 epochs
+    assert lines[1].split(" | ")[3:7] == ["8.0", "0.7850 ± 0.0071", "+0.0015 ± 0.0007", "yes"]
     assert lines[2].split(" | ")[3:7] == ["3.0", "0.7500", "+0.0000", "yes"]
     assert all(line.endswith(" | test CPU |") for line in lines)
 
@@ -53,7 +53,7 @@ def test_grid_table_summarises_the_settings_and_lists_each_run_with_its_seed(tmp
     doubled, runs = rest.split("## Every run")
     assert body(doubled) == []  # no setting also ran twice as long
     assert len(body(summary)) == 1
-    assert body(summary)[0].startswith("| baseline | short | 0 1 | 3.0 | 0.7650 +- 0.0071 |")
+    assert body(summary)[0].startswith("| baseline | short | 0 1 | 3.0 | 0.7650 ± 0.0071 |")
     assert sorted(line.split(" | ")[0] for line in body(runs)) == ["| short, seed 0 **(best val)**", "| short, seed 1"]
 
 
@@ -90,17 +90,17 @@ def test_train_logs_reads_best_and_final_validation_and_the_convergence_rule_per
     assert [round(r["gain"], 4) for r in rows] == [-0.01, 0.05, -0.01]
     assert [r["final_val"] for r in rows] == [0.71, 0.75, 0.78]
     lines = body(train_logs.table(tmp_path).split("\n\n")[1])
-    assert lines[0].split(" | ")[:7] == ["| baseline", "0 1", "0.7350 +- 0.0212", "6 8", "0.7300 +- 0.0283",
-                                         "+0.0200 +- 0.0424", "no"]
+    assert lines[0].split(" | ")[:7] == ["| baseline", "0 1", "0.7350 ± 0.0212", "6 8", "0.7300 ± 0.0283",
+                                         "+0.0200 ± 0.0424", "no"]
     assert lines[1].split(" | ")[6] == "yes"
 
 
-@pytest.mark.parametrize("setting", list(budget_grid.SETTINGS))
+@pytest.mark.parametrize("setting", list(cost_sweep.SETTINGS))
 def test_every_setting_overrides_only_what_it_names_for_every_model(params, setting):
-    named = budget_grid.SETTINGS[setting]
+    named = cost_sweep.SETTINGS[setting]
     for model in params.models:
-        spec, settings = budget_grid.configure(params, setting, model, seed=7)
-        base_spec, base_settings = params.models[model], params.train_settings(model, params.seeds[0])
+        spec, settings = cost_sweep.configure(params, setting, model, seed=7)
+        base_spec, base_settings = params.models[model], params.train_settings(model, params.training_seeds[0])
         assert settings.seed == 7
         for key in ("width", "depth"):
             assert getattr(spec, key) == named.get(key, getattr(base_spec, key))
@@ -111,17 +111,17 @@ def test_every_setting_overrides_only_what_it_names_for_every_model(params, sett
 
 
 def test_a_setting_with_an_unknown_key_is_refused_by_name(params, monkeypatch):
-    monkeypatch.setitem(budget_grid.SETTINGS, "w8-typo", {"width": 8, "batch": 2})
+    monkeypatch.setitem(cost_sweep.SETTINGS, "w8-typo", {"width": 8, "batch": 2})
     with pytest.raises(ValueError, match="setting w8-typo: batch is not a model or train setting"):
-        budget_grid.configure(params, "w8-typo", "baseline", 0)
+        cost_sweep.configure(params, "w8-typo", "baseline", 0)
 
 
 @pytest.mark.parametrize("model, model_input", [("baseline", "raw"), ("camera_robust", "clahe")])
 def test_a_grid_job_trains_its_setting_and_its_row_describes_that_run(project, tmp_path, monkeypatch, model,
                                                                        model_input):
     monkeypatch.chdir(project)  # the tiny project's params.yaml, overridden by the setting
-    monkeypatch.setitem(budget_grid.SETTINGS, "w2-e4", {"width": 2, "epochs": 4})
-    row = budget_grid.run_one(("w2-e4", model, 1, str(project / "data" / "processed"), str(tmp_path), 1))
+    monkeypatch.setitem(cost_sweep.SETTINGS, "w2-e4", {"width": 2, "epochs": 4})
+    row = cost_sweep.run_one(("w2-e4", model, 1, str(project / "data" / "processed"), str(tmp_path), 1))
     run = tmp_path / "w2-e4" / model / "seed1"
     logged = json.loads((run / "logs" / "run.json").read_text())
     dice = pd.read_csv(run / "logs" / "plots" / "metrics" / "val" / "dice.tsv", sep="\t")

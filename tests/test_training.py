@@ -121,11 +121,22 @@ def test_seeds_differ_and_the_same_seed_repeats_exactly(data_root, tmp_path):
     assert a.history == b.history and a.history != c.history
 
 
+def input_sides(trainer: Trainer) -> dict[bool, set[tuple[int, int]]]:
+    """Record the sides of every input the trainer's model sees, by training (True) or validation (False) mode."""
+    seen: dict[bool, set[tuple[int, int]]] = {True: set(), False: set()}
+    trainer.model.register_forward_pre_hook(lambda m, args: seen[m.training].add(tuple(args[0].shape[-2:])))
+    return seen
+
+
 def test_crops_and_soft_masks_change_what_is_learned(data_root, tmp_path):
     plain = run(data_root, tmp_path / "plain")
+    plain_sides = input_sides(plain)
     plain.fit()
     cropped = run(data_root, tmp_path / "crop", dataclasses.replace(SETTINGS, crop=16))
+    cropped_sides = input_sides(cropped)
     cropped.fit()
+    assert plain_sides == {True: {(32, 32)}, False: {(32, 32)}}
+    assert cropped_sides == {True: {(16, 16)}, False: {(32, 32)}}  # trained on crops, validated on whole images
     soft = run(data_root, tmp_path / "soft", dataclasses.replace(SETTINGS, soft_masks=True))
     soft.fit()
     assert cropped.history != plain.history and soft.history != plain.history

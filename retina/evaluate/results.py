@@ -61,7 +61,7 @@ class Results:
 def gather(params: Params, train_root: Path, eval_root: Path, timing_dir: Path, cross_camera_root: Path
            ) -> Results:
     """Read every output of the training and evaluate stages that exists."""
-    runs = [(m, s) for m in params.models for s in params.seeds]
+    runs = [(m, s) for m in params.models for s in params.training_seeds]
     index = {"index_col": "image"}
     histories = {r: load_history(train_root / run_dir(*r)) for r in runs
                  if (train_root / run_dir(*r) / "plots" / "metrics").is_dir()}
@@ -74,8 +74,8 @@ def gather(params: Params, train_root: Path, eval_root: Path, timing_dir: Path, 
     }
     present = {key: {k: v for k, v in table.items() if v is not None} for key, table in optional.items()}
     return Results(
-        models=[m for m in params.models if any((m, s) in present["evals"] for s in params.seeds)],
-        seeds=params.seeds, histories=histories, **present,
+        models=[m for m in params.models if any((m, s) in present["evals"] for s in params.training_seeds)],
+        seeds=params.training_seeds, histories=histories, **present,
         per_seed=_csv(eval_root / "per_seed.csv"),
         truth_morphology=_csv(eval_root / "truth_morphology.csv", **index),
         annotator2_morphology=_csv(eval_root / ANNOTATOR2 / "morphology.csv", **index),

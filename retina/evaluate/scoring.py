@@ -82,13 +82,14 @@ def score_annotator(masks: np.ndarray, truth: Arrays, threshold: float, how: Mor
     return pooled["fov_f1"]
 
 
-def predict_test(checkpoint: Path, data_root: Path, device: str = "auto") -> TestPrediction:
-    """Predict the test images as the model's input and map them back to 512x512. In fp32 on every machine, as the
+def predict_split(checkpoint: Path, data_root: Path, device: str = "auto", split: str = "test") -> TestPrediction:
+    """Predict one processed split's images (the test images unless `split` names another) as the model's input and
+    map them back to 512x512. In fp32 on every machine, as the
     other-camera stage and predict do, whatever precision the model trained in: bf16 prediction would move the scores
     in their fourth digit between CPUs that run bf16 natively and those that do not."""
     dev = select_device(device)
     model, spec, ckpt = load_checkpoint(checkpoint, dev)
-    test = load_arrays(processed_dir(data_root, spec.image_size, spec.input) / "test")
+    test = load_arrays(processed_dir(data_root, spec.image_size, spec.input) / split)
     images = test.images
     predict_proba(model, images[:1], dev, bf16=False)  # warm-up, not timed
     start = time.perf_counter()
@@ -122,7 +123,7 @@ def evaluate_all(models: list[str], seeds: tuple[int, ...], model_root: Path, da
     truth = load_arrays(processed_dir(data_root, NATIVE_SIZE) / "test")
 
     def predict(name: str, seed: int) -> tuple[np.ndarray, dict]:
-        pred = predict_test(model_root / run_dir(name, seed) / "best.pt", data_root)
+        pred = predict_split(model_root / run_dir(name, seed) / "best.pt", data_root)
         stored[name, seed] = quantise(pred.prob)  # scored as stored in data/predictions: they reproduce every score
         return dequantise(stored[name, seed]), pred.info
 

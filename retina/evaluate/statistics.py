@@ -13,6 +13,8 @@ from retina.config import Params
 from retina.metrics import bootstrap_ci, paired_comparison
 from retina.measure.morphology import MEASURES
 from retina.evaluate.results import Results
+from retina.summary import mean_sd
+from retina.train.augment import patch_side
 
 CONVERGED = 0.003  # validation Dice: the doubling rule's largest gain for a converged model (retina.report.convergence)
                    # and the last-quarter diagnostic's for a run that has stopped improving
@@ -21,15 +23,6 @@ COMPARISONS = (("baseline", "silu256", "SiLU@256 vs baseline (ReLU@512)"),
                ("baseline", "camera_robust", "camera-robust input and augmentation vs baseline (both ReLU@512)"))
 POOLED = ("fov_f1", "fov_auc_roc", "fov_auc_pr", "fov_accuracy", "fov_sensitivity", "fov_specificity", "image_f1",
           "image_accuracy")
-
-
-def mean_sd(values: pd.Series | np.ndarray) -> tuple[float, float]:
-    """Mean and sample standard deviation (NaN sd with one value) of the finite values."""
-    v = np.asarray(values, float)
-    v = v[np.isfinite(v)]
-    if len(v) == 0:
-        return math.nan, math.nan
-    return float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else math.nan
 
 
 def score_table(res: Results, resamples: int, seed: int) -> pd.DataFrame:
@@ -95,14 +88,14 @@ def training_budget(res: Results, params: Params, n_train: int) -> pd.DataFrame:
     rows = []
     for model in res.models:
         spec, t = params.models[model], params.train
-        side = t.crop if t.crop and t.crop < spec.image_size else spec.image_size
+        side = patch_side(t.crop, spec.image_size)
         gains = [last_quarter_gain(h) for h in res.model_histories(model)]
         runs = [res.runs[(model, s)] for s in res.seeds if (model, s) in res.runs]
         final_val = [float(h["val/dice"].dropna().iloc[-1]) for h in res.model_histories(model)
                      if "val/dice" in h and h["val/dice"].notna().any()]
         rows.append({
-            "model": model, "input": spec.image_size, "patch": side, "epochs": params.epochs[model],
-            "megapixels": params.epochs[model] * n_train * side * side / 1e6,
+            "model": model, "input": spec.image_size, "patch": side, "epochs": params.epochs_of(model),
+            "megapixels": params.epochs_of(model) * n_train * side * side / 1e6,
             "final_val_dice": mean_sd(final_val)[0], "gain_mean": mean_sd(gains)[0],
             "gain_max": max(gains) if gains and all(math.isfinite(g) for g in gains) else math.nan,
             "train_seconds": mean_sd([r["train_seconds"] for r in runs])[0],

@@ -1,7 +1,7 @@
 """The doubling rule: a model is converged at its epochs when the same recipe trained twice as long gains less than
 CONVERGED best validation Dice, mean over seeds.
 
-The runs compared are the rows of the cost sweep (benchmarks.budget_grid, committed under reports/cost_sweep/runs/)
+The runs compared are the rows of the cost sweep (benchmarks.cost_sweep, committed under reports/cost_sweep/runs/)
 and the pipeline's own runs. Precision and kernels differ between machines, so a seed's curve does too: the two
 lengths are compared on one machine where both ran there, over the seeds trained at both; only where no machine ran
 both are the runs of all machines pooled per seed.
@@ -146,5 +146,5 @@ def pipeline_runs(res: Results, params: Params) -> list[dict]:
 def doubling_by_model(params: Params, res: Results, sweep: list[dict]) -> dict[str, Doubling | None]:
     """The doubling rule for every model at the recipe and epochs of params.yaml, from the sweep and the pipeline."""
     runs = sweep + pipeline_runs(res, params)
-    return {model: doubling(runs, model, recipe(params.models[model], params.train_settings(model, params.seeds[0])),
-                            params.epochs[model]) for model in res.models}
+    return {model: doubling(runs, model, recipe(params.models[model], params.train_settings(model, params.training_seeds[0])),
+                            params.epochs_of(model)) for model in res.models}

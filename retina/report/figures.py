@@ -106,7 +106,7 @@ def draw_figures(params: Params, res: Results, eval_root: Path, predictions: Pat
     """Write every figure of the report into `folder`; return {title: path relative to reports/}.
 
     Prediction panels show each model's first training seed (one real model, not an average of seeds)."""
-    seed = params.seeds[0]
+    seed = params.training_seeds[0]
     models = [m for m in res.models if (predictions / f"{run_dir(m, seed)}.npy").is_file()]
     images = test.images.astype(np.float32) / 255
     probs = {m: dequantise(load_array(predictions / f"{run_dir(m, seed)}.npy")) for m in models}

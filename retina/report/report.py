@@ -13,6 +13,7 @@ from retina.measure.morphology import MEASURES, UNITS
 from retina.train.optimisation import describe_recipe
 from retina.report.convergence import Doubling, doubling_by_model
 from retina.report.provenance import Provenance, provenance_summary, file_list
+from retina.summary import format_pm, markdown_table
 from retina.evaluate.results import Results
 from retina.evaluate.statistics import CONVERGED, training_budget, ceiling_table, compare, comparison_table, morphology_table, \
     score_table
@@ -22,18 +23,8 @@ def _fmt(value: float | None, digits: int = 4) -> str:
     return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
 
 
-def _pm(mean: float, sd: float, digits: int = 4) -> str:
-    return _fmt(mean, digits) + ("" if sd is None or math.isnan(sd) else f" ± {sd:.{digits}f}")
-
-
 def _ci(ci: tuple[float, float], sign: str = "") -> str:
     return f"[{ci[0]:{sign}.4f}, {ci[1]:{sign}.4f}]" if not math.isnan(ci[0]) else "[n/a]"
-
-
-def table(header: list[str], rows: list[list[str]]) -> str:
-    """A Markdown table."""
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
 
 
 def claims_section(claims: list[Claim], loss: str) -> list[str]:
@@ -43,7 +34,7 @@ def claims_section(claims: list[Claim], loss: str) -> list[str]:
             f"a final training binary cross-entropy (the study's Keras loss; ours is `{loss}`, BCE is logged "
             f"separately) below {NEAR_ZERO}. Accuracy is pixel accuracy over whole images, as Keras reports it.", "",
             f"Verdict rule: {RULE}", "",
-            table(["claim of the study", "measured", "verdict"], [[c.claim, c.measured, f"**{c.verdict}**"]
+            markdown_table(["claim of the study", "measured", "verdict"], [[c.claim, c.measured, f"**{c.verdict}**"]
                                                                   for c in claims]), ""]
 
 
@@ -53,16 +44,16 @@ def _test_images(res: Results) -> int:
 
 
 def metrics_section(params: Params, res: Results, scores: pd.DataFrame) -> list[str]:
-    ceiling = {c["size"]: c for c in ceiling_table(res, params.bootstrap, params.seed)}
-    n_seeds = len(params.seeds)
+    ceiling = {c["size"]: c for c in ceiling_table(res, params.bootstrap, params.bootstrap_seed)}
+    n_seeds = len(params.training_seeds)
     rows = []
     for _, r in scores.iterrows():
         size = r["input_size"]
         limit = ceiling.get(size)
         rows.append([r["model"], str(size), f"{r['parameters']:,}", f"{r['ms_per_image']:.0f}",
                      ", ".join(map(str, r["best_epochs"])),
-                     _pm(r["fov_f1"], r["fov_f1_sd"]), _pm(r["fov_auc_roc"], r["fov_auc_roc_sd"]),
-                     _pm(r["fov_auc_pr"], r["fov_auc_pr_sd"]), _fmt(r["fov_accuracy"]), _fmt(r["fov_sensitivity"]),
+                     format_pm(r["fov_f1"], r["fov_f1_sd"]), format_pm(r["fov_auc_roc"], r["fov_auc_roc_sd"]),
+                     format_pm(r["fov_auc_pr"], r["fov_auc_pr_sd"]), _fmt(r["fov_accuracy"]), _fmt(r["fov_sensitivity"]),
                      _fmt(r["fov_specificity"]), f"{_fmt(r['ensemble_f1'])} {_ci(r['ensemble_f1_ci'])}",
                      f"{limit['f1']:.4f}" if limit else "1 (native)"])
     n_images = _test_images(res)
@@ -70,7 +61,7 @@ def metrics_section(params: Params, res: Results, scores: pd.DataFrame) -> list[
             f"The {n_images} test images (the DRIVE test set, resized to 512x512), threshold {params.threshold}, "
             "scored at "
             "512x512 inside the field of view against the binarised 512x512 masks (probabilities of 256 models are "
-            f"resized bilinearly). Each model was trained with {n_seeds} seed(s) ({', '.join(map(str, params.seeds))}); "
+            f"resized bilinearly). Each model was trained with {n_seeds} seed(s) ({', '.join(map(str, params.training_seeds))}); "
             "a score is the mean ± sd over seeds of the pooled score "
             f"(every pixel of the {n_images} images together). "
             "*Seed-averaged F1* scores the mean of the seeds' probabilities per image, with a 95% bootstrap "
@@ -78,7 +69,7 @@ def metrics_section(params: Params, res: Results, scores: pd.DataFrame) -> list[
             "that input size could score: the annotation binarised at that size, up-sized to 512 and thresholded "
             "at 0.5, against the 512 annotation. The per-seed values are in reports/eval/per_seed.csv. "
             + _inference_note(res), "",
-            table(["model", "input", "parameters", "ms/image", "best epoch per seed", "F1 (FOV)", "AUC-ROC (FOV)",
+            markdown_table(["model", "input", "parameters", "ms/image", "best epoch per seed", "F1 (FOV)", "AUC-ROC (FOV)",
                    "AUC-PR", "accuracy", "sensitivity", "specificity", "seed-averaged F1 [95% CI]", "F1 ceiling"],
                   rows), ""]
 
@@ -96,15 +87,15 @@ def comparisons_section(params: Params, res: Results) -> list[str]:
     rows = [[c["label"], c["score"], f"{c['mean_diff']:+.4f}", _ci((c["ci_low"], c["ci_high"]), "+"),
              f"{c['b_wins']}/{c['n']}", f"{c['p_wilcoxon']:.3g}",
              " ".join(f"{d:+.4f}" for d in c["per_seed"]) or "n/a"]
-            for c in comparison_table(res, params.bootstrap, params.seed)]
+            for c in comparison_table(res, params.bootstrap, params.bootstrap_seed)]
     return ["## Paired comparisons (per test image)", "",
             "Second model minus first, paired by test image id, on the seed-averaged probabilities; the last column "
             "is the mean difference within each seed (seed k of one model against seed k of the other).", "",
-            table(["comparison", "score", "mean difference", "95% CI", "2nd better on", "Wilcoxon p",
+            markdown_table(["comparison", "score", "mean difference", "95% CI", "2nd better on", "Wilcoxon p",
                    "difference per seed"], rows), "",
             "The study changed the activation and the resolution together; the experiments that separate the two "
             "(`dvc exp run -S activation=silu`, `dvc exp run -S image_size=256`) are summarised in "
-            "[experiments.md](experiments.md) by `python -m stages.experiments`.", ""]
+            "[ablation.md](ablation.md) by `retina-ablation`.", ""]
 
 
 def _num(value: float, sign: str = "+") -> str:
@@ -129,10 +120,10 @@ def cross_camera_section(params: Params, res: Results, scores: pd.DataFrame) -> 
     if not summary["configured"]:
         return head + [f"Not run: no labelled set from another camera was configured ({summary['how']}).", ""]
     drive = {r["model"]: r for _, r in scores.iterrows()}
-    rows = [[name, _pm(m["f1"], m["f1_sd"]), _pm(m["auc_roc"], m["auc_roc_sd"]), _fmt(m["auc_pr"]),
+    rows = [[name, format_pm(m["f1"], m["f1_sd"]), format_pm(m["auc_roc"], m["auc_roc_sd"]), _fmt(m["auc_pr"]),
              _fmt(m["sensitivity"]), _fmt(m["specificity"]),
              f"{_fmt(m['ensemble_f1'])} {_ci(tuple(m['ensemble_f1_ci']))}",
-             _pm(drive[name]["fov_f1"], drive[name]["fov_f1_sd"]) if name in drive else "n/a"]
+             format_pm(drive[name]["fov_f1"], drive[name]["fov_f1_sd"]) if name in drive else "n/a"]
             for name, m in summary["models"].items()]
     second = summary.get(ANNOTATOR2)
     if second:
@@ -147,7 +138,7 @@ def cross_camera_section(params: Params, res: Results, scores: pd.DataFrame) -> 
         f"size inside that field of view against the first annotator, threshold {params.threshold}; mean ± sd over "
         "seeds of the pooled score, and the per-image F1 of the seed-averaged probabilities with its 95% bootstrap "
         "interval. The last column is the same model's F1 on the DRIVE test set (the main table).", "",
-        table(["model", "F1 (FOV)", "AUC-ROC (FOV)", "AUC-PR", "sensitivity", "specificity",
+        markdown_table(["model", "F1 (FOV)", "AUC-ROC (FOV)", "AUC-PR", "sensitivity", "specificity",
                "seed-averaged F1 [95% CI]", "F1 on DRIVE"], rows), "", *predict_default(params, summary, drive)]
 
 
@@ -160,20 +151,20 @@ def predict_default(params: Params, summary: dict, drive: dict) -> list[str]:
     name, spec = params.predict_model, params.models[params.predict_model]
     study = [m for m, s in params.models.items() if s.input == "raw" and not s.camera_augment and m in drive]
     if name not in summary["models"] or name not in drive or not study:
-        return [f"`python -m stages.predict` uses `{name}` (params.yaml `predict_model`); not scored here.", ""]
+        return [f"`retina-predict` uses `{name}` (params.yaml `predict_model`); not scored here.", ""]
     m, best = summary["models"][name], max(study, key=lambda k: drive[k]["fov_f1"])
     gap = drive[best]["fov_f1"] - drive[name]["fov_f1"]
     given = m["averaged"]
     checks = {f"F1 >= {CAMERA_GOAL['f1']} here": given["f1"] >= CAMERA_GOAL["f1"],
               f"AUC-ROC >= {CAMERA_GOAL['auc_roc']} here": given["auc_roc"] >= CAMERA_GOAL["auc_roc"],
               f"DRIVE F1 within {CAMERA_GOAL['drive_f1_gap']} of the best study model": gap <= CAMERA_GOAL["drive_f1_gap"]}
-    return [f"**Which model predict uses.** `python -m stages.predict` uses `{name}` (params.yaml `predict_model`: "
+    return [f"**Which model predict uses.** `retina-predict` uses `{name}` (params.yaml `predict_model`: "
             f"{spec.activation}, {spec.image_size}x{spec.image_size}, input `{spec.input}`, camera augmentation "
             f"{'on' if spec.camera_augment else 'off'}), chosen on the validation eyes and this set as the one that "
             "travels best ([camera_robust.md](camera_robust.md)), and averages the probabilities of its "
             f"{m['seeds']} seeds. What it gives here: F1 {_fmt(given['f1'])} and AUC-ROC {_fmt(given['auc_roc'])} "
-            f"(pooled over the photographs; one seed at a time: F1 {_pm(m['f1'], m['f1_sd'])}, AUC-ROC "
-            f"{_pm(m['auc_roc'], m['auc_roc_sd'])}); on DRIVE F1 {_fmt(drive[name]['fov_f1'])} against "
+            f"(pooled over the photographs; one seed at a time: F1 {format_pm(m['f1'], m['f1_sd'])}, AUC-ROC "
+            f"{format_pm(m['auc_roc'], m['auc_roc_sd'])}); on DRIVE F1 {_fmt(drive[name]['fov_f1'])} against "
             f"{_fmt(drive[best]['fov_f1'])} for the best study model ({best}): {-gap:+.4f}. Its criteria: F1 >= "
             f"{CAMERA_GOAL['f1']} and AUC-ROC >= {CAMERA_GOAL['auc_roc']} on another camera, and DRIVE F1 within "
             f"{CAMERA_GOAL['drive_f1_gap']} of the best study model; here "
@@ -195,7 +186,7 @@ def morphology_section(params: Params, res: Results) -> list[str]:
             f"on the {len(truth)} test images at 512x512 inside the field of view, predicted (threshold "
             "0.5) against annotated: Bland-Altman bias (mean of predicted - annotated; ± its sd over seeds), "
             "[95% limits of agreement] and Pearson r over the images, each averaged over seeds. " + human, "",
-            table(["measure (unit)", "annotated mean", *tables],
+            markdown_table(["measure (unit)", "annotated mean", *tables],
                   [[f"{m} ({UNITS[m]})", _num(truth[m].mean(), ""), *(_agreement_cell(t.loc[m]) for t in tables.values())]
                    for m in MEASURES]), "",
             f"Pixel size: from each image's FOV diameter for a {params.morphology.fov_degrees:g}-degree camera at "
@@ -232,13 +223,13 @@ def budget_section(params: Params, res: Results, n_train: int, sweep: list[dict]
     return ["## Training budget and convergence", "", schedule, "",
             "A model is converged at its epochs when the same recipe trained for twice as many gains less than "
             f"{CONVERGED} best validation Dice, mean over seeds (the doubling rule). The runs compared are the cost "
-            "sweep's (reports/cost_sweep/runs/, `python -m benchmarks.budget_grid`) and these; each seed's run at "
+            "sweep's (reports/cost_sweep/runs/, `retina-cost-sweep`) and these; each seed's run at "
             "one length is paired with its run at the other on the same machine where one machine ran both, else "
             "with its runs on every machine averaged.", "",
             "What each model saw in training (one crop or image per training image per epoch), and, as a diagnostic, "
             "how its validation Dice moved over the last quarter of validations against the quarter before, mean "
             "over seeds (max in brackets): a gain there says the run was still improving at its end.", "",
-            table(["model", "input", "training patch", "epochs", "megapixels seen", "final val Dice",
+            markdown_table(["model", "input", "training patch", "epochs", "megapixels seen", "final val Dice",
                    "val Dice gain, last quarter", "best val Dice at these epochs -> twice as many (gain; runs)",
                    "converged", "train s per seed", "machine"], rows), "",
             "Lengths compared on: " + ("; ".join(compared) if compared else "none") + ".", ""]
@@ -253,9 +244,9 @@ def settings_section(params: Params, res: Results, prov: Provenance, manifest_su
                      + (f", resumed after epoch {r['resumed_after_epoch']}" if r["resumed_after_epoch"] else "")])
     return ["## Settings and provenance", "", provenance_summary(prov), "", file_list(prov), "",
             f"Data manifest (data/raw/manifest.sha256) sha256: `{manifest_sum}`", "",
-            table(["stage", "wall time (s)", "notes"], rows), "",
+            markdown_table(["stage", "wall time (s)", "notes"], rows), "",
             "Training times are each run's wall seconds on the machine named. Runs trained side by side on one device "
-            "(`python -m stages.train_side_by_side`) shared it, so their seconds are a share of its throughput, not "
+            "(`retina-train-side-by-side`) shared it, so their seconds are a share of its throughput, not "
             "one run's cost.", "",
             "Parameters (params.yaml):", "", "```yaml", yaml.safe_dump(params.raw, sort_keys=False).strip(), "```", ""]
 
@@ -265,11 +256,11 @@ def build_report(params: Params, res: Results, figures: dict[str, str], manifest
     """The whole report as Markdown, and the claims it judged; `sweep` holds the cost sweep's runs, for the doubling
     rule (retina.report.convergence)."""
     claims = check_claims({m: res.model_histories(m) for m in params.models},
-                          compare(res, "silu256", "silu256_se", "fov_f1", params.bootstrap, params.seed))
+                          compare(res, "silu256", "silu256_se", "fov_f1", params.bootstrap, params.bootstrap_seed))
     out = ["# retina-unet: the study, reproduced", "",
            "Generated by `dvc repro` (stage `report`) from the pipeline's outputs; do not edit by hand.", ""]
     out += claims_section(claims, params.train.loss)
-    scores = score_table(res, params.bootstrap, params.seed)
+    scores = score_table(res, params.bootstrap, params.bootstrap_seed)
     out += metrics_section(params, res, scores)
     out += comparisons_section(params, res)
     out += ["## Figures", "", *(f"![{title}]({path})" for title, path in figures.items()), ""]

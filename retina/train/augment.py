@@ -26,11 +26,18 @@ def augment_batch(x: torch.Tensor, y: torch.Tensor, gen: torch.Generator) -> tup
     return x, y
 
 
+def patch_side(crop: int, input_size: int) -> int:
+    """The side of the squares a model trains on: train.crop where it is set and smaller than the input, else the
+    whole input."""
+    return crop if crop and crop < input_size else input_size
+
+
 def random_crop(images: torch.Tensor, masks: torch.Tensor, size: int,
                 gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """One random size x size crop per sample of (N,H,W,C) images and (N,1,H,W) masks."""
+    """One random size x size crop per sample of (N,H,W,C) images and (N,1,H,W) masks (none where `size` is 0 or
+    not smaller than the images)."""
     h, w = images.shape[1:3]
-    if not size or size >= min(h, w):
+    if patch_side(size, min(h, w)) == min(h, w):
         return images, masks
     tops = torch.randint(0, h - size + 1, (len(images),), generator=gen).tolist()
     lefts = torch.randint(0, w - size + 1, (len(images),), generator=gen).tolist()

@@ -13,11 +13,12 @@ import yaml
 
 from retina.atomic import write_text
 from retina.config import Params, parse_params
-from retina.pipeline.dvc_experiments import csv_at, experiments, git, json_at, read_at
+from retina.dvc_tools.dvc_experiments import csv_at, experiments, git, json_at, read_at
 from retina.errors import PipelineError
 from retina.evaluate.claims import ALPHA, CONTRADICTED, HOLDS, comparison_claim
 from retina.evaluate.statistics import seed_differences
 from retina.metrics import paired_comparison
+from retina.summary import markdown_table, mean_pm
 
 PER_IMAGE = "reports/eval/{}/per_image.csv"  # per-image scores of a model's seed-averaged probabilities
 SEED_PER_IMAGE = "reports/eval/{}/seed{}/per_image.csv"  # per-image scores of one seed's probabilities
@@ -64,22 +65,22 @@ def collect_cells(params: Params) -> dict[tuple[str, int], Cell]:
     """{(activation, size): cell} from HEAD's models and the baseline experiments."""
     head = git("rev-parse", "HEAD").strip()
     base = params.models["baseline"]
-    seeds = list(params.seeds)
+    seeds = list(params.training_seeds)
     cells = {(base.activation, base.image_size):
-             _cell(f"baseline @ {head[:7]}", params.epochs["baseline"], head, "baseline", seeds)}
+             _cell(f"baseline @ {head[:7]}", params.epochs_of("baseline"), head, "baseline", seeds)}
     silu = params.models.get("silu256")
     if silu and silu.attention == "none":
         cells[(silu.activation, silu.image_size)] = \
-            _cell(f"silu256 @ {head[:7]}", params.epochs["silu256"], head, "silu256", seeds)
+            _cell(f"silu256 @ {head[:7]}", params.epochs_of("silu256"), head, "silu256", seeds)
     for exp in experiments():
         p = exp["params"]
         if exp["rev"] == head or p.get("attention", "none") != "none" or p.get("model") != params.raw["model"] \
-                or p.get("train") != params.raw["train"] or p.get("seeds") != params.raw["seeds"]:
+                or p.get("train") != params.raw["train"] or p.get("training_seeds") != params.raw["training_seeds"]:
             continue  # only experiments that change the baseline's activation or size and nothing else
         key = (p.get("activation"), p.get("image_size"))
         if key not in cells:
             try:
-                cells[key] = _cell(f"experiment {exp['name']} (baseline)", p["train"]["epochs"], exp["rev"],
+                cells[key] = _cell(f"experiment {exp['name']} (baseline)", p["train"]["default_epochs"], exp["rev"],
                                     "baseline", seeds)
             except PipelineError:
                 continue
@@ -90,15 +91,15 @@ def _seed_f1(cell: Cell) -> str:
     f1 = pd.Series([df["fov_f1"].mean() for df in cell.seeds])
     if len(f1) < 2:
         return f"{f1.iloc[0]:.4f} (one seed)" if len(f1) else "not kept"
-    return f"{f1.mean():.4f} +- {f1.std(ddof=1):.4f}"
+    return mean_pm(f1)
 
 
 def write_ablation(params: Params, out: Path) -> str:
     """Write the activation x resolution table and its paired comparisons to `out`; return the text."""
     cells = collect_cells(params)
     n_images = max((len(c.scores) for c in cells.values()), default=0)
-    rows = [f"| {act} @ {size} | {c.source} | {c.epochs} | {c.scores['fov_f1'].mean():.4f} | {_seed_f1(c)} | "
-            f"{c.scores['fov_auc_roc'].mean():.4f} | {'; '.join(c.machines)} |"
+    rows = [[f"{act} @ {size}", c.source, c.epochs, f"{c.scores['fov_f1'].mean():.4f}", _seed_f1(c),
+             f"{c.scores['fov_auc_roc'].mean():.4f}", "; ".join(c.machines)]
             for (act, size), c in sorted(cells.items(), key=lambda kv: (kv[0][0], -kv[0][1]))]
     lines = ["# Activation vs resolution", "",
              "The study changed the activation (ReLU -> SiLU) and the input size (512 -> 256) at once. These runs "
@@ -107,17 +108,16 @@ def write_ablation(params: Params, out: Path) -> str:
              "CPUs need not give the same weights (their bf16 kernels differ), which adds to the noise between cells. "
              "Mean of per-image scores on the "
              f"{n_images} test images, scored at 512x512 inside the field of view: of the seed-averaged "
-             f"probabilities ({len(params.seeds)} seeds), and of each seed's own (mean +- sd over seeds).", "",
-             "| model | from | epochs | F1 (FOV), seed-averaged | F1 (FOV), per seed | AUC-ROC (FOV) | trained on |",
-             "|---|---|---|---|---|---|---|",
-             *rows, "",
+             f"probabilities ({len(params.training_seeds)} seeds), and of each seed's own (mean ± sd over seeds).", "",
+             markdown_table(["model", "from", "epochs", "F1 (FOV), seed-averaged", "F1 (FOV), per seed",
+                             "AUC-ROC (FOV)", "trained on"], rows), "",
              "Paired per-image comparisons (second minus first, paired by image id, on the seed-averaged "
              "probabilities: 95% bootstrap CI, Wilcoxon signed-rank), the same difference within each seed (seed k "
              "against seed k), and the verdict by the report's rule: *better* when every seed and the pooled test "
              f"(p < {ALPHA}, CI excluding 0) show the second better, *worse* when all show it worse, *not shown* "
              "otherwise.", "",
-             "| effect | held fixed | F1 difference | 95% CI | second better on | p | per seed | second is |",
-             "|---|---|---|---|---|---|---|---|"]
+             ]
+    effects = []
     sizes = sorted({size for _, size in cells}, reverse=True)
     pairs = [(("relu", size), ("silu", size), "activation ReLU -> SiLU", f"size {size}") for size in sizes]
     pairs += [((act, sizes[0]), (act, sizes[-1]), f"resolution {sizes[0]} -> {sizes[-1]}", act)
@@ -125,15 +125,17 @@ def write_ablation(params: Params, out: Path) -> str:
     for first, second, effect, fixed in pairs:
         if first in cells and second in cells:
             a, b = cells[first], cells[second]
-            c = paired_comparison(a.scores["fov_f1"], b.scores["fov_f1"], params.bootstrap, params.seed)
+            c = paired_comparison(a.scores["fov_f1"], b.scores["fov_f1"], params.bootstrap, params.bootstrap_seed)
             per_seed = seed_differences(a.seeds, b.seeds, "fov_f1") if len(a.seeds) == len(b.seeds) else []
             judged = comparison_claim(effect, per_seed, c).verdict if per_seed else "no per-seed scores"
             judged = VERDICTS.get(judged, judged)
-            lines.append(f"| {effect} | {fixed} | {c['mean_diff']:+.4f} | [{c['ci_low']:+.4f}, {c['ci_high']:+.4f}]"
-                         f" | {c['b_wins']}/{c['n']} | {c['p_wilcoxon']:.3g} | "
-                         f"{', '.join(f'{d:+.4f}' for d in per_seed)} | {judged} |")
+            effects.append([effect, fixed, f"{c['mean_diff']:+.4f}", f"[{c['ci_low']:+.4f}, {c['ci_high']:+.4f}]",
+                            f"{c['b_wins']}/{c['n']}", f"{c['p_wilcoxon']:.3g}",
+                            ", ".join(f"{d:+.4f}" for d in per_seed), judged])
         else:
-            lines.append(f"| {effect} | {fixed} | not run | | | | | |")
+            effects.append([effect, fixed, "not run", "", "", "", "", ""])
+    lines.append(markdown_table(["effect", "held fixed", "F1 difference", "95% CI", "second better on", "p", "per seed",
+                                 "second is"], effects))
     text = "\n".join(lines) + "\n"
     write_text(out, text)
     return text

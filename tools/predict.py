@@ -1,6 +1,6 @@
 """Segment vessels in your own fundus photographs with a trained model, and measure the vessel tree.
 
-    python -m stages.predict IMAGE [IMAGE ...] [--model NAME] --out predictions/
+    retina-predict IMAGE [IMAGE ...] [--model NAME] --out predictions/
 
 The model is params.yaml's `predict_model` (camera_robust: the one that travels best to other cameras) unless
 --model names another; its probability is the mean over the training seeds of params.yaml (a seed-to-seed lottery
@@ -39,12 +39,17 @@ def main() -> None:
     args = parser.parse_args()
     params = load_params()
     spec = model_spec(params, args.model or params.predict_model)
-    seeds = params.seeds if args.seed is None else (args.seed,)
+    seeds = params.training_seeds if args.seed is None else (args.seed,)
     ranges = json.loads(args.ranges.read_text()) if args.ranges.is_file() else None
     checkpoints = [args.models / run_dir(spec.name, seed) / "best.pt" for seed in seeds]
     predict_files(args.images, checkpoints, args.out, params.threshold, params.morphology.spur_ratio,
                   args.um_per_pixel, ranges)
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """The console script `retina-predict`."""
     run_main(main)
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,6 +1,6 @@
 """Make `dvc plots show` and `dvc plots diff` draw their charts with no network.
 
-    npm ci && python -m stages.offline_plots
+    npm ci && retina-offline-plots
 
 Inlines vega, vega-lite and vega-embed (pinned in package.json, installed in node_modules/ by `npm ci`) into
 .plots/offline.html and sets `plots.html_template` to it in .dvc/config.local. The pages DVC then writes
@@ -24,5 +24,10 @@ def main() -> None:
     logging.getLogger("offline_plots").info("%s written; dvc plots now render offline", path)
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """The console script `retina-offline-plots`."""
     run_main(main)
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,6 +1,6 @@
 """Train every out-of-date (model, seed) of the pipeline JOBS at a time, recorded in dvc.lock as `dvc repro` would.
 
-    dvc repro preprocess && python -m stages.train_side_by_side --jobs 12 && dvc repro
+    dvc repro preprocess && retina-train-side-by-side --jobs 12 && dvc repro
 
 `dvc repro` runs one stage at a time; a GPU (or a many-core CPU) has room for several trainings at once. This runs
 the training stages that `dvc status` lists, each with its own command from dvc.yaml, and commits each that succeeds
@@ -14,7 +14,7 @@ import logging
 from pathlib import Path
 
 from retina.cli import run_main
-from retina.pipeline.side_by_side import train_side_by_side
+from retina.dvc_tools.side_by_side import train_side_by_side
 
 log = logging.getLogger("train_side_by_side")
 
@@ -30,5 +30,10 @@ def main() -> None:
     log.info("trained and committed %d stages: %s", len(done), ", ".join(done) or "none (all up to date)")
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """The console script `retina-train-side-by-side`."""
     run_main(main)
+
+
+if __name__ == "__main__":
+    cli()

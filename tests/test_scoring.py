@@ -1,0 +1,85 @@
+"""Fast checks of scoring and of the report's tables on small constructed inputs: a second annotator scored like a
+model, another camera's set scored with tiny untrained models, and the tables the report and benchmarks print."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from retina.config import MorphologySettings, ModelSpec, run_dir
+from retina.evaluate.claims import Claim
+from retina.evaluate.cross_camera import read_labelled_set, score_cross_camera
+from retina.evaluate.scoring import score_annotator
+from retina.metrics import all_scores
+from retina.predict.predict import predict_photograph
+from retina.report.report import claims_section
+from retina.summary import format_pm, markdown_table, mean_pm
+from retina.train.checkpoint import load_checkpoint, save_checkpoint
+from retina.train.model import UNet
+from tests.synthetic import fundus_arrays, write_labelled_set
+
+HOW = MorphologySettings(spur_ratio=1.0, fov_degrees=45, um_per_degree=288)
+
+
+def test_a_perfect_and_a_half_blind_annotator_score_as_counted_by_hand(tmp_path):
+    truth = fundus_arrays(range(3), 128)
+    assert score_annotator(truth.masks.copy(), truth, 0.5, HOW, tmp_path / "perfect") == 1.0
+    half = truth.masks.copy()
+    half[:, :, :64] = 0  # misses every vessel of the left half
+    f1 = score_annotator(half, truth, 0.5, HOW, tmp_path / "half")
+    fov, vessel, found = truth.fov.astype(bool), truth.masks.astype(bool), half.astype(bool)
+    tp, fn = (vessel & found & fov).sum(), (vessel & ~found & fov).sum()
+    assert f1 == pytest.approx(2 * tp / (2 * tp + fn)) and 0.2 < f1 < 0.9
+    per_image = pd.read_csv(tmp_path / "half" / "per_image.csv", index_col="image")
+    morphology = pd.read_csv(tmp_path / "half" / "morphology.csv", index_col="image")
+    assert list(per_image.index) == list(morphology.index) == list(truth.ids)
+    assert json.loads((tmp_path / "half" / "metrics.json").read_text())["pooled"]["fov_f1"] == f1
+    perfect = pd.read_csv(tmp_path / "perfect" / "morphology.csv", index_col="image")
+    assert (morphology["length"] < perfect["length"]).all()  # half the tree measures shorter
+
+
+def test_another_camera_is_scored_per_seed_averaged_and_against_its_second_annotator(tmp_path):
+    spec = ModelSpec("tiny", "relu", 64, "none", width=4, depth=2, se_reduction=2)
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        save_checkpoint(tmp_path / "models" / run_dir("tiny", seed) / "best.pt", UNet.from_spec(spec).state_dict(),
+                        spec, epoch=1, seed=seed)
+    data = read_labelled_set(write_labelled_set(tmp_path / "set", n=3, size=96))
+    summary = score_cross_camera(["tiny"], (0, 1), tmp_path / "models", data, tmp_path / "out", 0.5, 100, 0)
+    models = [load_checkpoint(tmp_path / "models" / run_dir("tiny", s) / "best.pt")[0] for s in (0, 1)]
+    preds = [[predict_photograph([m], spec, image, 0.5) for image in data.images] for m in models]
+    fovs = [p.fov for p in preds[0]]
+
+    def pooled(probs: list[np.ndarray], masks: list[np.ndarray]) -> dict[str, float]:
+        return all_scores(np.concatenate([p[f] for p, f in zip(probs, fovs)]),
+                          np.concatenate([t[f] for t, f in zip(masks, fovs)]), 0.5)
+
+    per_seed = [pooled([p.probability for p in run], data.reference)["f1"] for run in preds]
+    averaged = pooled([(a.probability + b.probability) / 2 for a, b in zip(*preds)], data.reference)
+    tiny = summary["models"]["tiny"]
+    assert tiny["seeds"] == 2 and tiny["f1"] == pytest.approx(np.mean(per_seed), abs=1e-6)
+    assert tiny["averaged"]["f1"] == pytest.approx(averaged["f1"], abs=1e-6)
+    second = pooled([m.astype(np.float32) for m in data.second], data.reference)
+    assert summary["annotator2"]["f1"] == pytest.approx(second["f1"]) and second["f1"] < 1
+    assert len(pd.read_csv(tmp_path / "out" / "per_seed.csv")) == 2
+
+
+def test_mean_pm_and_tables_read_alike_everywhere():
+    assert mean_pm([0.80, 0.82]) == "0.8100 ± 0.0141"
+    assert mean_pm([0.8, float("nan")]) == "0.8000"  # one finite seed: no spread to give
+    assert mean_pm([0.001, 0.003], sign="+") == "+0.0020 ± 0.0014"
+    assert format_pm(None, 0.1) == "n/a" and format_pm(0.5, None, digits=2) == "0.50"
+    assert markdown_table(["a", "b"], [[1, "x"], [2.5, "y"]]).splitlines() == ["| a | b |", "|---|---|", "| 1 | x |",
+                                                                              "| 2.5 | y |"]
+
+
+def test_the_claims_table_gives_each_claim_its_measure_and_bold_verdict():
+    claims = [Claim("baseline accuracy below 0.6", "0.95 [0.94, 0.96]", "contradicted"),
+              Claim("SE: predictions better", "+0.004", "not shown")]
+    rows = [line for line in "\n".join(claims_section(claims, "bce+dice")).splitlines() if line.startswith("| ")]
+    assert rows[0] == "| claim of the study | measured | verdict |"
+    assert rows[1:] == ["| baseline accuracy below 0.6 | 0.95 [0.94, 0.96] | **contradicted** |",
+                        "| SE: predictions better | +0.004 | **not shown** |"]

@@ -26,7 +26,7 @@ import pandas as pd
 from benchmarks.grid import dispatch, run_jobs
 from retina.data.arrays import load_arrays, processed_dir
 from retina.config import BASELINE, load_params
-from retina.evaluate.cross_camera import read_labelled_set
+from retina.evaluate.labelled_sets import read_labelled_set
 from retina.data.dataset import NATIVE_SIZE
 from retina.train.checkpoint import load_checkpoint
 from retina.train.device import select_device

@@ -30,6 +30,16 @@ def run_main(main: Callable[[], object]) -> None:
         sys.exit(INTERRUPTED)
 
 
+def number_between(low: float, high: float, what: str) -> Callable[[str], float]:
+    """An argparse type: a finite number from `low` to `high` (what it is, for the message)."""
+    def parse(text: str) -> float:
+        value = positive_number(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a plausible {what} ({low:g} to {high:g})")
+        return value
+    return parse
+
+
 def positive_number(text: str) -> float:
     """An argparse type: a finite number above 0 (refuses 0, negatives, nan and inf with the value given)."""
     try:

@@ -44,7 +44,11 @@ SCHEMA: dict[str, Any] = {  # every key params.yaml may hold; None: a leaf, a tu
               "soft_masks", "val_every", "precision", "device"),
     "evaluate": ("threshold", "bootstrap", "bootstrap_seed"),
     "morphology": ("spur_ratio", "fov_degrees", "um_per_degree"),
+    "other_cameras": None,  # {name: {path, fov_degrees}}, checked per set
 }
+CAMERA_SET_KEYS = ("path", "fov_degrees")
+FOV_DEGREES = (10.0, 200.0)  # a fundus camera's field of view: plausible angles, in degrees
+UM_PER_PIXEL = (0.5, 100.0)  # a fundus photograph's pixel size: plausible micrometres of retina per pixel
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,15 @@ class MorphologySettings:
 
 
 @dataclass(frozen=True)
+class CameraSet:
+    """A labelled set of photographs from another camera, scored by the cross_camera stage (never trained on)."""
+
+    name: str
+    path: Path  # a folder in the images/ labels/ [labels2/] [fov/] layout, or DRIVE's own
+    fov_degrees: float  # the camera's field of view: the unit of the set's vessel measures
+
+
+@dataclass(frozen=True)
 class Params:
     """The validated contents of params.yaml."""
 
@@ -108,7 +121,8 @@ class Params:
     bootstrap_seed: int  # seeds the bootstrap resampling of intervals and paired tests
     morphology: MorphologySettings
     predict_model: str
-    raw: dict[str, Any] = field(repr=False, compare=False)
+    other_cameras: dict[str, CameraSet] = field(default_factory=dict)
+    raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
     @property
     def inputs(self) -> list[tuple[int, str]]:
@@ -262,6 +276,33 @@ def _train(tr: dict[str, Any], depth: int) -> TrainSettings:
     return train
 
 
+def check_fov_degrees(value: Any, key: str) -> float:
+    """A camera's field of view in degrees: a finite number within FOV_DEGREES, else a ConfigError naming `key`."""
+    degrees = _number(value, key, float)
+    if not FOV_DEGREES[0] <= degrees <= FOV_DEGREES[1]:
+        raise ConfigError(f"params.yaml: '{key}' is {degrees:g}; a fundus camera's field of view is "
+                          f"{FOV_DEGREES[0]:g} to {FOV_DEGREES[1]:g} degrees")
+    return degrees
+
+
+def _other_cameras(raw: dict[str, Any]) -> dict[str, CameraSet]:
+    sets = raw.get("other_cameras") or {}
+    if not isinstance(sets, dict):
+        raise ConfigError("params.yaml: 'other_cameras' must map set names to {path, fov_degrees}")
+    out = {}
+    for name, entry in sets.items():
+        where = f"other_cameras.{name}."
+        if not isinstance(entry, dict):
+            raise ConfigError(f"params.yaml: 'other_cameras.{name}' must be a mapping of {', '.join(CAMERA_SET_KEYS)}")
+        _refuse_unknown(entry, CAMERA_SET_KEYS, where)
+        path = _get(entry, "path", where)
+        if not isinstance(path, str) or not path:
+            raise ConfigError(f"params.yaml: '{where}path' must be a folder, got {path!r}")
+        out[str(name)] = CameraSet(str(name), Path(path), check_fov_degrees(_get(entry, "fov_degrees", where),
+                                                                             f"{where}fov_degrees"))
+    return out
+
+
 def parse_params(raw: dict[str, Any]) -> Params:
     """Validate a params mapping; raise ConfigError naming the first bad key and what is allowed."""
     if not isinstance(raw, dict):
@@ -285,6 +326,7 @@ def parse_params(raw: dict[str, Any]) -> Params:
     source = _get(data, "source", "data.")
     if not isinstance(source, str) or not source:
         raise ConfigError("params.yaml: 'data.source' must be a non-empty string")
+    check_fov_degrees(_get(mo, "fov_degrees", "morphology."), "morphology.fov_degrees")
     predict_model = _get(raw, "predict_model", "")
     if predict_model not in models:
         raise ConfigError(f"params.yaml: 'predict_model' is {predict_model!r}; models: {', '.join(models)}")
@@ -304,6 +346,7 @@ def parse_params(raw: dict[str, Any]) -> Params:
         morphology=MorphologySettings(*(_number(_get(mo, key, "morphology."), f"morphology.{key}", float)
                                         for key in SCHEMA["morphology"])),
         predict_model=predict_model,
+        other_cameras=_other_cameras(raw),
         raw=raw,
     )
 

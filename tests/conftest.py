@@ -82,19 +82,23 @@ def sh(cwd: Path, *args: str, env: dict) -> str:
 
 
 @pytest.fixture(scope="session")
+def other_camera(tmp_path_factory) -> Path:
+    """A small labelled set from 'another camera' (STARE's layout), scored by the tiny project's cross_camera stage."""
+    return write_labelled_set(tmp_path_factory.mktemp("other-camera") / "set")
+
+
+@pytest.fixture(scope="session")
 def env(synthetic_source, tmp_path_factory) -> dict:
-    """The tiny project's environment: the synthetic set, a DRIVE-layout second annotator of its test images and a
-    small labelled set from 'another camera', so every optional part of the pipeline runs."""
+    """The tiny project's environment: the synthetic set and a DRIVE-layout second annotator of its test images, so
+    every optional part of the pipeline runs."""
     drive = write_drive_second_annotator(tmp_path_factory.mktemp("drive"), synthetic_source)
-    other = write_labelled_set(tmp_path_factory.mktemp("other-camera") / "set")
     return {**os.environ, "RETINA_DATA": str(synthetic_source), "RETINA_DRIVE": str(drive),
-            "RETINA_CROSS_CAMERA": str(other),
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
             "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
 
 
 @pytest.fixture(scope="session")
-def source_repo(tmp_path_factory, env) -> Path:
+def source_repo(tmp_path_factory, env, other_camera) -> Path:
     """A copy of the project with tiny params, committed to git, not yet run."""
     work = tmp_path_factory.mktemp("source")
     for name in COPY:
@@ -107,6 +111,8 @@ def source_repo(tmp_path_factory, env) -> Path:
     params["train"].update({"default_epochs": 6, "crop": 0, "device": "cpu", "precision": "fp32"})
     params["evaluate"]["bootstrap"] = 200
     params["data"]["val_eyes"] = 1  # of the synthetic set's 4 eyes
+    params["other_cameras"] = {"other": {"path": str(other_camera), "fov_degrees": 45},  # scored
+                               "absent": {"path": str(other_camera.parent / "absent"), "fov_degrees": 30}}
     (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     sh(work, "git", "init", "-q", env=env)
     sh(work, "git", "add", "-A", env=env)
@@ -136,7 +142,7 @@ def project(source_repo, tmp_path_factory, env) -> Path:
     return work
 
 
-END_TO_END = {"project", "source_repo", "env"}
+END_TO_END = {"project", "source_repo", "env", "other_camera"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -127,3 +127,17 @@ def test_non_finite_numbers_are_refused_naming_the_key(path, text):
     value = yaml.safe_load(text)  # what YAML makes of `.nan` / `.inf` in params.yaml: a float, not a string
     with pytest.raises(ConfigError, match=f"'{path}' must be a finite number"):
         parse_params(changed(path, value))
+
+
+@pytest.mark.parametrize("path, value, message", [
+    ("morphology.fov_degrees", 500, "'morphology.fov_degrees' is 500; a fundus camera's field of view is 10 to 200"),
+    ("other_cameras.stare.fov_degrees", 2, "'other_cameras.stare.fov_degrees' is 2; a fundus camera's field of view"),
+    ("other_cameras.stare.path", "", "'other_cameras.stare.path' must be a folder"),
+    ("other_cameras.stare", ["../stare"], "'other_cameras.stare' must be a mapping of path, fov_degrees"),
+    ("other_cameras.stare.fov_degree", 35, "unknown key 'other_cameras.stare.fov_degree'; did you mean"),
+])
+def test_other_camera_sets_and_fields_of_view_are_validated(path, value, message):
+    with pytest.raises(ConfigError, match=message.replace("(", "\\(")):
+        parse_params(changed(path, value))
+    sets = parse_params(RAW).other_cameras
+    assert list(sets) == list(RAW["other_cameras"]) and sets["stare"].fov_degrees == 35

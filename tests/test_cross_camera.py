@@ -13,27 +13,56 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from retina.evaluate.cross_camera import read_labelled_set, score_cross_camera
+from retina.config import CameraSet
+from retina.evaluate.cross_camera import score_cross_camera, score_sets
+from retina.evaluate.labelled_sets import is_drive, read_labelled_set
 from retina.errors import DataError
 from retina.train.checkpoint import load_checkpoint
 from retina.metrics import all_scores
 from retina.predict.predict import predict_files, predict_photograph
 from tests.conftest import MODELS, ROOT, unavailable
-from tests.synthetic import write_labelled_set
+from tests.synthetic import fundus, write_labelled_set
 
 STARE = ROOT.parent / "shared" / "data" / "stare"
+DRIVE = ROOT.parent / "shared" / "data" / "drive"
 
 
 def _labelled_set(root: Path, n: int = 3) -> Path:
     return write_labelled_set(root, n, size=96)
 
 
-def test_stage_without_a_set_is_skipped_cleanly(tmp_path):
-    env = {**os.environ, "RETINA_CROSS_CAMERA": ""}
-    result = subprocess.run([sys.executable, "-m", "stages.cross_camera", "--out", str(tmp_path / "out")], cwd=ROOT,
-                            env=env, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    assert json.loads((tmp_path / "out" / "summary.json").read_text())["configured"] is False
+def test_a_set_missing_on_this_machine_is_recorded_as_missing(tmp_path):
+    sets = {"elsewhere": CameraSet("elsewhere", tmp_path / "no-such-set", 30.0)}
+    summary = score_sets(sets, ["baseline"], (0,), tmp_path / "models", tmp_path / "out", 0.5, 10, 0)
+    assert summary == {"sets": {"elsewhere": {"missing": str(tmp_path / "no-such-set"), "fov_degrees": 30.0}}}
+    assert json.loads((tmp_path / "out" / "summary.json").read_text()) == summary
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["summary.json"]
+
+
+def _other_layout(root: Path, suffix: str = "_manual", fov_mode: str = "P") -> Path:
+    """A set in the images/ labels/ fov/ layout whose labels and masks add a suffix to the photograph's name (DR HAGIS,
+    LES-AV), with palette FOV masks of indices {0, 1} (LES-AV's GIFs)."""
+    for k in range(2):
+        image, mask = fundus(k, size=80)
+        for folder in ("images", "labels", "fov"):
+            (root / folder).mkdir(parents=True, exist_ok=True)
+        Image.fromarray(image).save(root / "images" / f"{k + 1}.jpg", quality=95)
+        Image.fromarray(((mask > 127) * 255).astype(np.uint8)).save(root / "labels" / f"{k + 1}{suffix}.png")
+        disc = np.hypot(*np.mgrid[-40:40, -40:40]) < 38
+        fov = Image.fromarray(disc.astype(np.uint8))
+        (fov.convert("P") if fov_mode == "P" else fov.point(lambda v: v * 255)).save(root / "fov" / f"{k + 1}_mask.gif")
+    return root
+
+
+def test_labels_and_masks_named_with_a_suffix_and_palette_fov_masks_are_read(tmp_path):
+    root = _other_layout(tmp_path / "set")
+    data = read_labelled_set(root)
+    assert data.names == ["1", "2"] and data.second is None and not is_drive(root)
+    assert data.sizes == [(80, 80)] and all(f.dtype == bool for f in data.fov)
+    disc = np.hypot(*np.mgrid[-40:40, -40:40]) < 38
+    assert all(np.array_equal(f, disc) for f in data.fov)
+    for k, label in enumerate(data.reference):
+        assert np.array_equal(label, fundus(k, size=80)[1] > 127)
 
 
 def test_a_set_is_read_with_both_annotators(tmp_path):
@@ -97,3 +126,15 @@ def test_stare_scored_like_the_test_set_with_the_human_reference(project, tmp_pa
     given = np.asarray(Image.open(tmp_path / "predicted" / "stare4_probability.png")).astype(float)
     assert np.abs(given - np.round((pred.probability + pred1.probability) / 2 * 255)).max() <= 1
     assert 0 < summary["models"]["silu256"]["averaged"]["f1"] < 1
+
+
+def test_drive_in_its_own_layout_is_its_test_set_at_565x584_in_the_official_fov():
+    if not DRIVE.is_dir():
+        unavailable("drive", "the shared DRIVE copy is not here")
+    data = read_labelled_set(DRIVE)
+    assert is_drive(DRIVE) and data.names[0] == "01_test" and len(data.names) == 20 and data.sizes == [(565, 584)]
+    assert data.second is not None and data.fov is not None
+    assert all(0.65 < f.mean() < 0.72 for f in data.fov)  # the official disc covers about 68% of the frame
+    second = all_scores(np.concatenate([s[f] for s, f in zip(data.second, data.fov)]).astype(np.float32),
+                        np.concatenate([r[f] for r, f in zip(data.reference, data.fov)]), 0.5)
+    assert 0.78 < second["f1"] < 0.80  # DRIVE's second observer at its own protocol: F1 ~0.79, as published

@@ -20,7 +20,7 @@ import yaml
 
 from retina.config import load_params, training_stage
 from retina.data.arrays import dequantise, load_arrays
-from retina.evaluate.cross_camera import read_labelled_set
+from retina.evaluate.labelled_sets import read_labelled_set
 from retina.data.drive import second_annotator
 from retina.metrics import all_scores
 from retina.data.model_input import photograph_fov
@@ -56,7 +56,7 @@ def test_scores_agree_with_a_recomputation_from_the_predictions(project):
             all_scores(mean_prob[k], truth.masks[k], 0.5, truth.fov[k])["f1"], abs=2e-6)
 
 
-def test_second_annotator_and_other_camera_are_scored_and_reported(project, env):
+def test_second_annotator_and_other_camera_are_scored_and_reported(project, env, other_camera):
     """The human references (DRIVE's second annotator, the other camera's second annotator) scored like a model,
     checked against a recomputation, and their numbers in the report."""
     truth = load_arrays(project / "data" / "processed" / "512" / "test")
@@ -67,20 +67,26 @@ def test_second_annotator_and_other_camera_are_scored_and_reported(project, env)
     measured = pd.read_csv(project / "reports" / "eval" / "annotator2" / "morphology.csv", index_col="image")
     assert list(measured.index) == [int(i) for i in truth.ids] and (measured["length"] > 0).all()
 
-    other = read_labelled_set(Path(env["RETINA_CROSS_CAMERA"]))
-    summary = json.loads((project / "reports" / "cross_camera" / "summary.json").read_text())
+    other = read_labelled_set(other_camera)
+    sets = json.loads((project / "reports" / "cross_camera" / "summary.json").read_text())["sets"]
+    assert sets["absent"] == {"missing": str(other_camera.parent / "absent"), "fov_degrees": 30}
+    summary = sets["other"]
     fovs = [photograph_fov(image) for image in other.images]
     human = all_scores(np.concatenate([s[f] for s, f in zip(other.second, fovs)]).astype(np.float32),
                        np.concatenate([r[f] for r, f in zip(other.reference, fovs)]), 0.5)["f1"]
     assert summary["configured"] and summary["images"] == len(other.names) and set(summary["models"]) == set(MODELS)
     assert summary["annotator2"]["f1"] == pytest.approx(human, abs=1e-6) and human < 0.99
+    assert summary == json.loads((project / "reports" / "cross_camera" / "other" / "summary.json").read_text()) \
+        | {"fov_degrees": 45, "layout": "images/labels"}
 
     report = (project / "reports" / "report.md").read_text()
-    camera = report.split("## Another camera")[1].split("\n## ")[0]
-    row = next(line for line in camera.splitlines() if line.startswith("| second annotator |"))
-    assert row.split(" | ")[1] == f"{human:.4f}" and row.rstrip(" |").endswith(f"{expected:.4f}")
+    camera = report.split("## Other cameras")[1].split("\n## ")[0]
+    label = "other (45°, 3 photographs, 96x96)"
+    row = next(line for line in camera.splitlines() if line.startswith(f"| {label} | second annotator |"))
+    assert row.split(" | ")[2] == f"{human:.4f}" and "`absent`" in camera
     for model in MODELS:
-        assert f"| {model} | {summary['models'][model]['f1']:.4f}" in camera
+        m = summary["models"][model]
+        assert f"| {label} | {model} | {m['averaged']['f1']:.4f} | {m['f1']:.4f}" in camera
     assert f"(its F1 against the first inside the FOV: {expected:.4f})" in report
 
 

@@ -140,3 +140,30 @@ def test_a_truncated_checkpoint_is_one_line_naming_it_and_nothing_is_written(che
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: {broken}: not a readable checkpoint"), result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_the_field_of_view_sets_the_units_and_the_json_says_which_scale_was_used(checkpoint, photo, tmp_path):
+    [by_fov] = predict_files([photo], [checkpoint], tmp_path / "a", 0.5, fov_degrees=30, um_per_degree=288)
+    [given] = predict_files([photo], [checkpoint], tmp_path / "b", 0.5, um_per_pixel=12.5, fov_degrees=30)
+    [none] = predict_files([photo], [checkpoint], tmp_path / "c", 0.5)
+    fov = np.asarray(Image.open(tmp_path / "a" / "eye_probability.png")) > 0  # predict keeps its FOV only
+    diameter = 2 * math.sqrt(fov.sum() / math.pi)
+    assert by_fov["scale"]["fov_degrees"] == 30
+    assert by_fov["scale"]["um_per_pixel"] == pytest.approx(30 * 288 / diameter, rel=0.02)
+    assert given["scale"] == {"um_per_pixel": 12.5, "from": "the pixel size given", "fov_degrees": None}
+    assert none["scale"]["um_per_pixel"] is None
+    saved = json.loads((tmp_path / "a" / "eye_measures.json").read_text())
+    assert saved["scale"] == by_fov["scale"]
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--fov-degrees", "500", "--fov-degrees: '500' is not a plausible field of view in degrees (10 to 200)"),
+    ("--fov-degrees", "inf", "--fov-degrees: must be a finite number > 0, got 'inf'"),
+    ("--um-per-pixel", "1000", "--um-per-pixel: '1000' is not a plausible pixel size in micrometres (0.5 to 100)"),
+])
+def test_an_implausible_scale_is_one_line_naming_the_option_and_nothing_is_written(photo, tmp_path, option, value,
+                                                                                    message):
+    result = subprocess.run([sys.executable, "-m", "tools.predict", str(photo), option, value, "--out",
+                             str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 2 and result.stderr.strip().splitlines()[-1].endswith(message), result.stderr
+    assert not (tmp_path / "out").exists()

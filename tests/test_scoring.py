@@ -83,3 +83,32 @@ def test_the_claims_table_gives_each_claim_its_measure_and_bold_verdict():
     assert rows[0] == "| claim of the study | measured | verdict |"
     assert rows[1:] == ["| baseline accuracy below 0.6 | 0.95 [0.94, 0.96] | **contradicted** |",
                         "| SE: predictions better | +0.004 | **not shown** |"]
+
+
+def test_the_other_cameras_table_has_a_row_per_set_and_model_and_names_missing_sets(params):
+    from retina.evaluate.results import Results
+    from retina.report.report import cross_camera_section
+
+    def model(f1: float) -> dict:
+        scores = {"f1": f1, "auc_roc": 0.95, "auc_pr": 0.8, "accuracy": 0.94, "sensitivity": 0.7,
+                  "specificity": 0.97, "precision": 0.8}
+        return {"seeds": 2, **scores, "f1_sd": 0.01, "auc_roc_sd": 0.002, "averaged": scores,
+                "ensemble_f1": f1 - 0.01, "ensemble_f1_ci": [f1 - 0.03, f1 + 0.01]}
+
+    summary = {"sets": {
+        "drive": {"images": 20, "sizes": [[565, 584]], "fov_degrees": 45, "layout": "drive",
+                  "models": {"baseline": model(0.81)}},
+        "les_av": {"images": 22, "sizes": [[2196, 1958], [1620, 1444]], "fov_degrees": 30, "layout": "images/labels",
+                   "models": {"baseline": model(0.63), "camera_robust": model(0.77)},
+                   "annotator2": {"f1": 0.78, "sensitivity": 0.8, "precision": 0.76, "per_image_f1": 0.77,
+                                  "per_image_f1_ci": [0.75, 0.79]}},
+        "drhagis": {"missing": "../shared/data/drhagis", "fov_degrees": 45}}}
+    res = Results(models=["baseline"], seeds=(0, 1), histories={}, runs={}, evals={}, morphology={}, per_image={},
+                  ensemble={}, per_seed=None, truth_morphology=None, annotator2_morphology=None, annotator2_f1=None,
+                  ceiling=None, cross_camera=summary, timings=[])
+    lines = "\n".join(cross_camera_section(params, res, pd.DataFrame(columns=["model", "fov_f1"]))).splitlines()
+    rows = [line for line in lines if line.startswith("| ") and "model |" not in line]
+    assert rows[0].startswith("| DRIVE test, its own protocol (45°, 20 photographs, 565x584) | baseline | 0.8100 |")
+    assert rows[1].startswith("| les_av (30°, 22 photographs, 2196x1958, 1620x1444) | baseline | 0.6300 | 0.6300 ± 0.0100 |")
+    assert rows[3].startswith("| les_av (30°, 22 photographs, 2196x1958, 1620x1444) | second annotator | 0.7800 |")
+    assert len(rows) == 4 and "Not on this machine: `drhagis` (../shared/data/drhagis)." in "\n".join(lines)

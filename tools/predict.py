@@ -10,7 +10,9 @@ For each IMAGE writes, at the photograph's own size: <name>_probability.png (gre
 (binary), <name>_overlay.png (vessels in green on the photograph), <name>_measures.json (the vessel tree: length,
 density, calibre, junctions, end points, segments, tortuosity, curvature, branching angle, fractal dimension, with
 their units; null where undefined) and <name>_segments.csv (one row per vessel segment). Lengths are in pixels of
-the photograph and, given --um-per-pixel, also in micrometres / millimetres. "quality" in the JSON (and a warning
+the photograph and in micrometres / millimetres: from --um-per-pixel, else from the camera's field of view across the
+FOV disc (--fov-degrees; params.yaml's morphology.fov_degrees, 45, when not given). "scale" in the JSON says which.
+"quality" in the JSON (and a warning
 in the log) says when to doubt a result: a photograph darker, flatter, blurrier or framed differently than the
 training photographs, or with a vessel density outside theirs (ranges from reports/photo_ranges.json).
 """
@@ -20,8 +22,8 @@ import argparse
 import json
 from pathlib import Path
 
-from retina.cli import positive_number, run_main
-from retina.config import load_params, model_spec, run_dir
+from retina.cli import number_between, run_main
+from retina.config import FOV_DEGREES, UM_PER_PIXEL, load_params, model_spec, run_dir
 from retina.predict.predict import predict_files
 
 
@@ -33,7 +35,11 @@ def main() -> None:
                         help="one training seed's model (default: the mean of all seeds in params.yaml)")
     parser.add_argument("--models", type=Path, default=Path("models"), help="folder of trained models")
     parser.add_argument("--out", type=Path, default=Path("predictions"))
-    parser.add_argument("--um-per-pixel", type=positive_number, help="pixel size of the photographs, for measures in um")
+    parser.add_argument("--um-per-pixel", type=number_between(*UM_PER_PIXEL, "pixel size in micrometres"),
+                        help="pixel size of the photographs, for measures in micrometres")
+    parser.add_argument("--fov-degrees", type=number_between(*FOV_DEGREES, "field of view in degrees"),
+                        help="the camera's field of view, which gives the pixel size from the FOV disc's diameter "
+                             "(default: params.yaml morphology.fov_degrees; --um-per-pixel overrides it)")
     parser.add_argument("--ranges", type=Path, default=Path("reports/photo_ranges.json"),
                         help="the training photographs' ranges (stage photo_ranges)")
     args = parser.parse_args()
@@ -43,7 +49,8 @@ def main() -> None:
     ranges = json.loads(args.ranges.read_text()) if args.ranges.is_file() else None
     checkpoints = [args.models / run_dir(spec.name, seed) / "best.pt" for seed in seeds]
     predict_files(args.images, checkpoints, args.out, params.threshold, params.morphology.spur_ratio,
-                  args.um_per_pixel, ranges)
+                  args.um_per_pixel, ranges, args.fov_degrees or params.morphology.fov_degrees,
+                  params.morphology.um_per_degree)
 
 
 def cli() -> None:

@@ -1,98 +1,31 @@
-"""Every model on a labelled set from another camera, scored like the main test set but at the photographs' own size.
-
-The set is a folder named by $RETINA_CROSS_CAMERA (DVC does not watch it: `dvc repro -f -s cross_camera` after
-setting it). Layout, STARE's: images/<name>.<ext> (colour photographs of any size), labels-ah/<name>.png (the
-reference annotator) and, optionally, labels-vk/<name>.png (a second annotator, the human reference). Another set
-uses the same layout, or the generic names labels/ and labels2/. Labels are binary (0 and one level above 127:
-vessel), at their photograph's size. Each photograph goes through predict's own path (field of view found from the
-photograph, turned into the model's input, predicted, mapped back), and is scored inside that field of view.
+"""Every model on labelled sets from other cameras (and DRIVE at its own protocol), scored like the main test set but
+each photograph at its own size, inside the set's own field-of-view masks where it has them (else the field of view
+found from the photograph). The sets are params.yaml's `other_cameras` (retina.evaluate.labelled_sets reads them).
+Each photograph goes through predict's own path, as a user's would: the field of view found from the photograph
+frames the model's input, and the prediction is mapped back (zero outside that field of view).
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from retina.atomic import atomic_path
-from retina.config import run_dir
-from retina.data.dataset import format_manifest, sha256
+from retina.config import CameraSet, run_dir
 from retina.data.drive import ANNOTATOR2
-from retina.errors import DataError
-from retina.data.images import MASK_THRESHOLD, read_mask, read_photograph
-from retina.train.checkpoint import load_checkpoint
+from retina.data.model_input import photograph_fov
+from retina.evaluate.labelled_sets import LabelledSet, is_drive, read_labelled_set
 from retina.evaluate.runs import over_seeds, score_runs, seed_average
 from retina.metrics import all_scores, bootstrap_ci
-from retina.data.model_input import photograph_fov
 from retina.predict.predict import predict_photograph
+from retina.train.checkpoint import load_checkpoint
 
 log = logging.getLogger("cross_camera")
-CROSS_CAMERA_ENV = "RETINA_CROSS_CAMERA"
-REFERENCE_DIRS = ("labels-ah", "labels")  # the first that exists is the reference annotator
-SECOND_DIRS = ("labels-vk", "labels2")  # a second annotator, optional
-PHOTO_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".ppm")
-CAMERA_SCORES = ("f1", "auc_roc", "auc_pr", "accuracy", "sensitivity", "specificity")
-
-
-@dataclass
-class LabelledSet:
-    """Photographs of another camera with their reference (and optional second) annotation."""
-
-    root: Path
-    names: list[str]
-    images: list[np.ndarray]  # (H, W, 3) uint8 each
-    reference: list[np.ndarray]  # (H, W) bool each
-    second: list[np.ndarray] | None  # (H, W) bool each
-    fingerprint: str  # sha256 over the files read
-
-
-def cross_camera_root() -> Path | None:
-    """The folder named by $RETINA_CROSS_CAMERA, or None when it is not set; a named folder must have images/."""
-    value = os.environ.get(CROSS_CAMERA_ENV)
-    if not value:
-        return None
-    root = Path(value)
-    if not (root / "images").is_dir():
-        raise DataError(f"{root}: ${CROSS_CAMERA_ENV} names no labelled set (images/ is missing)")
-    return root
-
-
-def _labels(path: Path, shape: tuple[int, ...]) -> np.ndarray:
-    grey = read_mask(path)
-    if grey.shape != shape:
-        raise DataError(f"{path}: label is {grey.shape[1]}x{grey.shape[0]}, its photograph {shape[1]}x{shape[0]}")
-    levels = np.unique(grey)
-    if len(levels) > 2 or (len(levels) == 2 and not levels[0] <= MASK_THRESHOLD < levels[1]):
-        raise DataError(f"{path}: label is not binary ({len(levels)} grey levels: {', '.join(map(str, levels[:4]))}"
-                        f"{', ...' if len(levels) > 4 else ''}); expected background 0 and one vessel level above "
-                        f"{MASK_THRESHOLD} (a JPEG or resized label: binarise it at > {MASK_THRESHOLD} first)")
-    return grey > MASK_THRESHOLD
-
-
-def read_labelled_set(root: Path) -> LabelledSet:
-    """Read and check a labelled set: every photograph has a reference label of its size (a clear error if not)."""
-    photos = sorted(p for p in (root / "images").iterdir() if p.suffix.lower() in PHOTO_SUFFIXES)
-    if not photos:
-        raise DataError(f"{root / 'images'}: no photographs ({', '.join(PHOTO_SUFFIXES)})")
-    folders = [next((root / d for d in dirs if (root / d).is_dir()), None) for dirs in (REFERENCE_DIRS, SECOND_DIRS)]
-    if folders[0] is None:
-        raise DataError(f"{root}: no reference labels ({' or '.join(d + '/' for d in REFERENCE_DIRS)})")
-    images, labels, files = [], [[], []], []
-    for photo in photos:
-        images.append(read_photograph(photo))
-        files.append(photo)
-        for k, folder in enumerate(folders):
-            if folder is not None:
-                labels[k].append(_labels(folder / f"{photo.stem}.png", images[-1].shape[:2]))
-                files.append(folder / f"{photo.stem}.png")
-    digest = hashlib.sha256(format_manifest({p.relative_to(root).as_posix(): sha256(p) for p in files}).encode()
-                            ).hexdigest()
-    return LabelledSet(root, [p.stem for p in photos], images, labels[0], labels[1] if folders[1] else None, digest)
+CAMERA_SCORES = ("f1", "auc_roc", "auc_pr", "accuracy", "sensitivity", "specificity", "precision")
+HUMAN_SCORES = ("f1", "accuracy", "sensitivity", "specificity", "precision")
 
 
 def _scores(probs: list[np.ndarray], data: LabelledSet, fovs: list[np.ndarray], threshold: float
@@ -110,13 +43,16 @@ def score_cross_camera(models: list[str], seeds: tuple[int, ...], model_root: Pa
     write per_seed.csv, <model>/per_image.csv, annotator2/per_image.csv and summary.json to `out` (replaced whole
     only on success); return the summary."""
     summary: dict = {"configured": True, "set": data.root.name, "images": len(data.names),
-                     "sha256": data.fingerprint, "models": {}}
-    fovs = [photograph_fov(image) for image in data.images]
+                     "sizes": [list(size) for size in data.sizes], "sha256": data.fingerprint,
+                     "fov": "the set's masks" if data.fov is not None else "found from each photograph",
+                     "models": {}}
+    found = [photograph_fov(image) for image in data.images]  # what predict frames a photograph by
+    fovs = data.fov if data.fov is not None else found  # where it is scored
 
     def predict(name: str, run_seed: int) -> tuple[list[np.ndarray], dict]:
         model, spec, _ = load_checkpoint(model_root / run_dir(name, run_seed) / "best.pt")
         return [predict_photograph([model], spec, image, threshold, fov=fov).probability
-                for image, fov in zip(data.images, fovs)], {}
+                for image, fov in zip(data.images, found)], {}
 
     rows = []
     with atomic_path(out) as tmp:
@@ -131,7 +67,7 @@ def score_cross_camera(models: list[str], seeds: tuple[int, ...], model_root: Pa
             per_image.to_csv(tmp / name / "per_image.csv", float_format="%.6f")
             summary["models"][name] = {
                 **over_seeds(pd.DataFrame([r for r in rows if r["model"] == name]), CAMERA_SCORES, ("f1", "auc_roc")),
-                "averaged": {k: float(averaged[k]) for k in ("f1", "auc_roc")},  # what predict gives
+                "averaged": {k: float(averaged[k]) for k in CAMERA_SCORES},  # what predict gives
                 "ensemble_f1": float(per_image["f1"].mean()),
                 "ensemble_f1_ci": list(bootstrap_ci(per_image["f1"].to_numpy(), resamples, seed))}
         pd.DataFrame(rows).to_csv(tmp / "per_seed.csv", index=False, float_format="%.6f")
@@ -140,7 +76,7 @@ def score_cross_camera(models: list[str], seeds: tuple[int, ...], model_root: Pa
             per_image, pooled = _scores(second, data, fovs, threshold)
             (tmp / ANNOTATOR2).mkdir()
             per_image.to_csv(tmp / ANNOTATOR2 / "per_image.csv", float_format="%.6f")
-            summary[ANNOTATOR2] = {**{k: float(pooled[k]) for k in ("f1", "accuracy", "sensitivity", "specificity")},
+            summary[ANNOTATOR2] = {**{k: float(pooled[k]) for k in HUMAN_SCORES},
                                    "per_image_f1": float(per_image["f1"].mean()),
                                    "per_image_f1_ci": list(bootstrap_ci(per_image["f1"].to_numpy(), resamples,
                                                                         seed))}
@@ -149,11 +85,20 @@ def score_cross_camera(models: list[str], seeds: tuple[int, ...], model_root: Pa
     return summary
 
 
-def skip(out: Path) -> dict:
-    """No set configured: say so in `out`/summary.json, so the report can too."""
-    summary = {"configured": False,
-               "how": f"set ${CROSS_CAMERA_ENV} to a labelled set (STARE layout) and run `dvc repro -f -s cross_camera`"}
-    with atomic_path(out) as tmp:
-        tmp.mkdir(parents=True)
-        (tmp / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+def score_sets(sets: dict[str, CameraSet], models: list[str], seeds: tuple[int, ...], model_root: Path, out: Path,
+               threshold: float, resamples: int, seed: int) -> dict:
+    """Score every set of `sets` (out/<name>/, see score_cross_camera) and write out/summary.json: each set's summary
+    with its field of view in degrees and layout, or where it was looked for when its folder is missing."""
+    summary: dict = {"sets": {}}
+    for name, camera in sets.items():
+        if not camera.path.is_dir():
+            log.warning("%s: %s is missing on this machine: not scored", name, camera.path)
+            summary["sets"][name] = {"missing": str(camera.path), "fov_degrees": camera.fov_degrees}
+            continue
+        scored = score_cross_camera(models, seeds, model_root, read_labelled_set(camera.path), out / name, threshold,
+                                    resamples, seed)
+        summary["sets"][name] = {**scored, "fov_degrees": camera.fov_degrees,
+                                 "layout": "drive" if is_drive(camera.path) else "images/labels"}
+    with atomic_path(out / "summary.json") as tmp:
+        tmp.write_text(json.dumps(summary, indent=1) + "\n")
     return summary

@@ -33,6 +33,7 @@ UNITS = {"length": "px", "density": "fraction of FOV", "calibre_mean": "px", "ca
 MIN_CHORD = 10.0  # pixels: shorter segments get no tortuosity or curvature (a few pixels say nothing about shape)
 ANGLE_SPAN = 12.0  # pixels of centreline over which a branch's direction at a junction is taken
 SPUR_RATIO = 1.0  # the library's default spur threshold (vessel_graph); the pipeline's is params.yaml's
+UM_PER_DEGREE = 288.0  # micrometres of adult retina per degree of visual angle (Drasdo & Fowler 1974); likewise
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from retina.train.batched_prediction import predict_proba
 from retina.train.checkpoint import load_checkpoint
 from retina.train.model import UNet
 from retina.data.model_input import model_input, photograph_fov, to_photograph
-from retina.measure.morphology import SPUR_RATIO, UNITS, vessel_measures
+from retina.measure.morphology import SPUR_RATIO, UM_PER_DEGREE, UNITS, um_per_pixel_from_fov, vessel_measures
 from retina.predict.quality import photo_features, quality_flags
 
 log = logging.getLogger("predict")
@@ -54,12 +54,27 @@ def overlay(image: np.ndarray, vessels: np.ndarray, colour: tuple[int, int, int]
     return out.astype(np.uint8)
 
 
+def pixel_scale(fov: np.ndarray, um_per_pixel: float | None, fov_degrees: float | None,
+                um_per_degree: float) -> dict:
+    """The pixel size a photograph's measures are given in, and where it comes from: `um_per_pixel` as given, else
+    the camera's field of view (`fov_degrees` across the FOV disc, um_per_degree micrometres of retina a degree);
+    neither: pixels only."""
+    if um_per_pixel is not None:
+        return {"um_per_pixel": um_per_pixel, "from": "the pixel size given", "fov_degrees": None}
+    if fov_degrees is None:
+        return {"um_per_pixel": None, "from": "no pixel size or field of view given", "fov_degrees": None}
+    return {"um_per_pixel": um_per_pixel_from_fov(fov, fov_degrees, um_per_degree),
+            "from": f"a {fov_degrees:g}° field of view across the FOV disc", "fov_degrees": fov_degrees}
+
+
 def predict_files(images: list[Path], checkpoints: list[Path], out: Path, threshold: float,
                   spur_ratio: float = SPUR_RATIO, um_per_pixel: float | None = None,
-                  ranges: dict[str, list[float]] | None = None) -> list[dict]:
+                  ranges: dict[str, list[float]] | None = None, fov_degrees: float | None = None,
+                  um_per_degree: float = UM_PER_DEGREE) -> list[dict]:
     """Predict each image with the mean probability of the checkpoints (one model's training seeds; all images are
     read and checked before anything is written); return their measures (also in micrometres given the
-    photographs' pixel size) and, given the training ranges, the reasons to doubt each."""
+    photographs' pixel size, or the camera's field of view: pixel_scale) and, given the training ranges, the
+    reasons to doubt each."""
     photos = [(path, read_photograph(path)) for path in images]
     loaded = [load_checkpoint(path) for path in checkpoints]
     spec = loaded[0][1]
@@ -75,7 +90,8 @@ def predict_files(images: list[Path], checkpoints: list[Path], out: Path, thresh
         save_png(np.round(pred.probability * 255).astype(np.uint8), Path(f"{stem}_probability.png"))
         save_png(pred.vessels.astype(np.uint8) * 255, Path(f"{stem}_vessels.png"))
         save_png(overlay(photo, pred.vessels), Path(f"{stem}_overlay.png"))
-        tree = vessel_measures(pred.vessels, pred.fov, spur_ratio, um_per_pixel)
+        scale = pixel_scale(pred.fov, um_per_pixel, fov_degrees, um_per_degree)
+        tree = vessel_measures(pred.vessels, pred.fov, spur_ratio, scale["um_per_pixel"])
         write_text(Path(f"{stem}_segments.csv"), tree.segments.to_csv(index=False, float_format="%.4f"))
         features = {**photo_features(photo), "vessel_density": float(pred.vessels[pred.fov].mean())
                     if pred.fov.any() else 0.0}
@@ -83,7 +99,7 @@ def predict_files(images: list[Path], checkpoints: list[Path], out: Path, thresh
         for flag in flags:
             log.warning("%s: %s", path, flag)
         measures = {"image": str(path), "model": spec.name, "seeds": seeds, "size": list(photo.shape[:2]), "units": UNITS,
-                    "seconds": round(seconds, 3), "quality": {"flags": flags, "features": features},
+                    "seconds": round(seconds, 3), "scale": scale, "quality": {"flags": flags, "features": features},
                     **{k: None if math.isnan(v) else v for k, v in tree.summary.items()}}
         write_text(Path(f"{stem}_measures.json"), json.dumps(measures, indent=1) + "\n")
         log.info("%s: %.2f s, vessel density %.3f", path, seconds, measures["density"])

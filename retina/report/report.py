@@ -112,42 +112,62 @@ def _agreement_cell(row) -> str:
     return f"{_num(row['bias'])}{spread} [{_num(row['lower'])}, {_num(row['upper'])}], r {_fmt(row['r'], 2)}"
 
 
+CHOSEN_ON = "stare"  # the other camera camera_robust's settings were chosen on (reports/camera_robust.md)
+DRIVE_SET = "drive"  # the other_cameras entry that is DRIVE itself, scored at its own protocol
+
+
+def _set_label(name: str, s: dict) -> str:
+    sizes = ", ".join(f"{w}x{h}" for w, h in s["sizes"])
+    what = "DRIVE test, its own protocol" if s.get("layout") == "drive" else name
+    return f"{what} ({s['fov_degrees']:g}°, {s['images']} photographs, {sizes})"
+
+
 def cross_camera_section(params: Params, res: Results, scores: pd.DataFrame) -> list[str]:
     summary = res.cross_camera
-    head = ["## Another camera", ""]
-    if summary is None:
-        return head + ["not measurable: reports/cross_camera/summary.json is missing", ""]
-    if not summary["configured"]:
-        return head + [f"Not run: no labelled set from another camera was configured ({summary['how']}).", ""]
+    head = ["## Other cameras", ""]
+    if summary is None or "sets" not in summary:
+        return head + ["not measurable: reports/cross_camera/summary.json is missing or from an older layout", ""]
+    scored = {name: s for name, s in summary["sets"].items() if "missing" not in s}
+    missing = [f"`{name}` ({s['missing']})" for name, s in summary["sets"].items() if "missing" in s]
+    if not scored:
+        return head + ["Not run: none of params.yaml's `other_cameras` folders is on this machine"
+                       + (f" ({', '.join(missing)})" if missing else "") + ".", ""]
     drive = {r["model"]: r for _, r in scores.iterrows()}
-    rows = [[name, format_pm(m["f1"], m["f1_sd"]), format_pm(m["auc_roc"], m["auc_roc_sd"]), _fmt(m["auc_pr"]),
-             _fmt(m["sensitivity"]), _fmt(m["specificity"]),
-             f"{_fmt(m['ensemble_f1'])} {_ci(tuple(m['ensemble_f1_ci']))}",
-             format_pm(drive[name]["fov_f1"], drive[name]["fov_f1_sd"]) if name in drive else "n/a"]
-            for name, m in summary["models"].items()]
-    second = summary.get(ANNOTATOR2)
-    if second:
-        rows.append(["second annotator", _fmt(second["f1"]), "n/a", "n/a", _fmt(second["sensitivity"]),
-                     _fmt(second["specificity"]), f"{_fmt(second['per_image_f1'])} "
-                                                  f"{_ci(tuple(second['per_image_f1_ci']))}",
-                     _fmt(res.annotator2_f1)])
+    rows = []
+    for name, s in scored.items():
+        label = _set_label(name, s)
+        for model, m in s["models"].items():
+            a = m["averaged"]
+            rows.append([label, model, _fmt(a["f1"]), format_pm(m["f1"], m["f1_sd"]), _fmt(a["auc_roc"]),
+                         _fmt(a.get("sensitivity")), _fmt(a.get("precision")),
+                         f"{_fmt(m['ensemble_f1'])} {_ci(tuple(m['ensemble_f1_ci']))}"])
+        second = s.get(ANNOTATOR2)
+        if second:
+            rows.append([label, "second annotator", _fmt(second["f1"]), "", "n/a", _fmt(second["sensitivity"]),
+                         _fmt(second.get("precision")),
+                         f"{_fmt(second['per_image_f1'])} {_ci(tuple(second['per_image_f1_ci']))}"])
+    chosen = CHOSEN_ON if CHOSEN_ON in scored else next((n for n in scored if n != DRIVE_SET), None)
     return head + [
-        f"The {summary['images']} photographs of `{summary['set']}` (sha256 of its files `{summary['sha256'][:16]}...`; "
-        "another camera and population, never trained on), each through predict's own path (field of view found "
-        "from the photograph, turned into the model's input, predicted, mapped back) and scored at its own "
-        f"size inside that field of view against the first annotator, threshold {params.threshold}; mean ± sd over "
-        "seeds of the pooled score, and the per-image F1 of the seed-averaged probabilities with its 95% bootstrap "
-        "interval. The last column is the same model's F1 on the DRIVE test set (the main table).", "",
-        markdown_table(["model", "F1 (FOV)", "AUC-ROC (FOV)", "AUC-PR", "sensitivity", "specificity",
-               "seed-averaged F1 [95% CI]", "F1 on DRIVE"], rows), "", *predict_default(params, summary, drive)]
+        "Each labelled set of params.yaml's `other_cameras` (never trained on), each photograph through predict's "
+        "own path (the field of view found from the photograph frames the model's input; the prediction is mapped "
+        "back) and scored at its own size inside the set's field-of-view masks (the found one where the set has "
+        "none) against its first annotator, "
+        f"threshold {params.threshold}. Scores pool the pixels of all photographs: of the seed-averaged "
+        "probabilities (what predict gives), and one seed at a time (mean ± sd); then the per-image F1 of the "
+        "seed-averaged probabilities with its 95% bootstrap interval. DRIVE's own protocol is its test set at "
+        "565x584 in the official FOV masks, beside the main table's 512x512 view."
+        + (f" Not on this machine: {', '.join(missing)}." if missing else ""), "",
+        markdown_table(["set (field of view, photographs, sizes)", "model", "F1, seeds averaged", "F1 per seed",
+                        "AUC-ROC", "sensitivity", "precision", "per-image F1 [95% CI]"], rows), "",
+        *(predict_default(params, chosen, scored[chosen], drive) if chosen else [])]
 
 
 # What predict's default model must do: travel to another camera without losing DRIVE quality.
 CAMERA_GOAL = {"f1": 0.72, "auc_roc": 0.95, "drive_f1_gap": 0.005}
 
 
-def predict_default(params: Params, summary: dict, drive: dict) -> list[str]:
-    """Which model predict uses, why, and whether it meets CAMERA_GOAL on this set and on DRIVE."""
+def predict_default(params: Params, set_name: str, summary: dict, drive: dict) -> list[str]:
+    """Which model predict uses, why, and whether it meets CAMERA_GOAL on the set it was chosen on and on DRIVE."""
     name, spec = params.predict_model, params.models[params.predict_model]
     study = [m for m, s in params.models.items() if s.input == "raw" and not s.camera_augment and m in drive]
     if name not in summary["models"] or name not in drive or not study:
@@ -160,9 +180,9 @@ def predict_default(params: Params, summary: dict, drive: dict) -> list[str]:
               f"DRIVE F1 within {CAMERA_GOAL['drive_f1_gap']} of the best study model": gap <= CAMERA_GOAL["drive_f1_gap"]}
     return [f"**Which model predict uses.** `retina-predict` uses `{name}` (params.yaml `predict_model`: "
             f"{spec.activation}, {spec.image_size}x{spec.image_size}, input `{spec.input}`, camera augmentation "
-            f"{'on' if spec.camera_augment else 'off'}), chosen on the validation eyes and this set as the one that "
-            "travels best ([camera_robust.md](camera_robust.md)), and averages the probabilities of its "
-            f"{m['seeds']} seeds. What it gives here: F1 {_fmt(given['f1'])} and AUC-ROC {_fmt(given['auc_roc'])} "
+            f"{'on' if spec.camera_augment else 'off'}), chosen on the validation eyes and `{set_name}` as the one "
+            "that travels best ([camera_robust.md](camera_robust.md)), and averages the probabilities of its "
+            f"{m['seeds']} seeds. What it gives on `{set_name}`: F1 {_fmt(given['f1'])} and AUC-ROC {_fmt(given['auc_roc'])} "
             f"(pooled over the photographs; one seed at a time: F1 {format_pm(m['f1'], m['f1_sd'])}, AUC-ROC "
             f"{format_pm(m['auc_roc'], m['auc_roc_sd'])}); on DRIVE F1 {_fmt(drive[name]['fov_f1'])} against "
             f"{_fmt(drive[best]['fov_f1'])} for the best study model ({best}): {-gap:+.4f}. Its criteria: F1 >= "

@@ -17,6 +17,7 @@ from pathlib import Path
 from retina.config import ModelSpec, Params, TrainSettings
 from retina.evaluate.results import Results
 from retina.evaluate.statistics import CONVERGED
+from retina.summary import markdown_table
 
 # Row defaults for settings that sweep rows recorded only once they could vary: Adam without warm-up or decay.
 ROW_DEFAULTS = {"warmup": 0.0, "optimizer": "adam", "weight_decay": 0.0}
@@ -80,8 +81,8 @@ def _same_recipe(row: dict, wanted: dict) -> bool:
 
 def doubling_table(rows: list[dict]) -> str:
     """Markdown: the doubling rule for every model, recipe and length of the rows that also ran twice as long."""
-    out = ["| model | experiment -> twice as long | best val Dice | gain | converged | runs each | compared on |",
-           "|---|---|---|---|---|---|---|"]
+    header = ["model", "experiment -> twice as long", "best val Dice", "gain", "converged", "runs each", "compared on"]
+    cells = []
     seen = set()
     for r in sorted(rows, key=lambda r: (r["model"], r["epochs"], r["experiment"])):
         wanted = row_recipe(r)
@@ -92,9 +93,9 @@ def doubling_table(rows: list[dict]) -> str:
             continue
         longer = next(x["experiment"] for x in rows
                       if x["model"] == r["model"] and x["epochs"] == 2 * r["epochs"] and _same_recipe(x, wanted))
-        out.append(f"| {r['model']} | {r['experiment']} -> {longer} | {d.short:.4f} -> {d.long:.4f} | "
-                   f"{d.gain:+.4f} | {'yes' if d.converged else 'no'} | {d.pairs} | {d.where()} |")
-    return "\n".join(out)
+        cells.append([r["model"], f"{r['experiment']} -> {longer}", f"{d.short:.4f} -> {d.long:.4f}",
+                      f"{d.gain:+.4f}", "yes" if d.converged else "no", d.pairs, d.where()])
+    return markdown_table(header, cells)
 
 
 def doubling(runs: list[dict], model: str, wanted: dict, epochs: int) -> Doubling | None:

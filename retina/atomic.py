@@ -68,7 +68,7 @@ def write_text(path: str | Path, text: str) -> None:
         tmp.write_text(text)
 
 
-def save_png(array: np.ndarray, path: str | Path) -> None:
-    """Write a uint8 array as a PNG atomically."""
+def save_png(array: np.ndarray, path: str | Path, compress_level: int = 6) -> None:
+    """Write a uint8 array as a PNG atomically (zlib level 0-9: 1 writes a large photograph's masks ~3x faster)."""
     with atomic_path(path) as tmp:
-        Image.fromarray(array).save(tmp, format="PNG")
+        Image.fromarray(array).save(tmp, format="PNG", compress_level=compress_level)

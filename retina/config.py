@@ -43,7 +43,7 @@ SCHEMA: dict[str, Any] = {  # every key params.yaml may hold; None: a leaf, a tu
     "train": ("default_epochs", "batch_size", "lr", "warmup", "optimizer", "weight_decay", "loss", "augment", "crop",
               "soft_masks", "val_every", "precision", "device"),
     "evaluate": ("threshold", "bootstrap", "bootstrap_seed"),
-    "morphology": ("spur_ratio", "fov_degrees", "um_per_degree"),
+    "morphology": ("spur_ratio", "fov_degrees", "um_per_degree", "measure_fov_px"),
     "other_cameras": None,  # {name: {path, fov_degrees}}, checked per set
 }
 CAMERA_SET_KEYS = ("path", "fov_degrees")
@@ -93,6 +93,7 @@ class MorphologySettings:
     spur_ratio: float  # skeleton spurs shorter than this many calibres at their junction are pruned
     fov_degrees: float  # the camera's field of view: with um_per_degree, the pixel size from the FOV diameter
     um_per_degree: float
+    measure_fov_px: float  # masks whose field of view is much wider are measured shrunk to about this many px across
 
 
 @dataclass(frozen=True)

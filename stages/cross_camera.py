@@ -25,7 +25,7 @@ def main() -> None:
     args = parser.parse_args()
     params = load_params()
     score_sets(params.other_cameras, list(params.models), params.training_seeds, args.models, args.out,
-               params.threshold, params.bootstrap, params.bootstrap_seed)
+               params.threshold, params.bootstrap, params.bootstrap_seed, params.morphology)
 
 
 if __name__ == "__main__":

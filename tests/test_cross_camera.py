@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from retina.config import CameraSet
+from retina.config import CameraSet, MorphologySettings
 from retina.evaluate.cross_camera import score_cross_camera, score_sets
 from retina.evaluate.labelled_sets import is_drive, read_labelled_set
 from retina.errors import DataError
@@ -25,6 +25,7 @@ from tests.synthetic import fundus, write_labelled_set
 
 STARE = ROOT.parent / "shared" / "data" / "stare"
 DRIVE = ROOT.parent / "shared" / "data" / "drive"
+HOW = MorphologySettings(spur_ratio=1.0, fov_degrees=45, um_per_degree=288, measure_fov_px=1024)
 
 
 def _labelled_set(root: Path, n: int = 3) -> Path:
@@ -33,7 +34,7 @@ def _labelled_set(root: Path, n: int = 3) -> Path:
 
 def test_a_set_missing_on_this_machine_is_recorded_as_missing(tmp_path):
     sets = {"elsewhere": CameraSet("elsewhere", tmp_path / "no-such-set", 30.0)}
-    summary = score_sets(sets, ["baseline"], (0,), tmp_path / "models", tmp_path / "out", 0.5, 10, 0)
+    summary = score_sets(sets, ["baseline"], (0,), tmp_path / "models", tmp_path / "out", 0.5, 10, 0, HOW)
     assert summary == {"sets": {"elsewhere": {"missing": str(tmp_path / "no-such-set"), "fov_degrees": 30.0}}}
     assert json.loads((tmp_path / "out" / "summary.json").read_text()) == summary
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["summary.json"]
@@ -104,7 +105,7 @@ def test_stare_scored_like_the_test_set_with_the_human_reference(project, tmp_pa
     if not STARE.is_dir():
         unavailable("stare", "the shared STARE copy is not here")
     data = read_labelled_set(STARE)
-    summary = score_cross_camera(list(MODELS), (0, 1), project / "models", data, tmp_path / "out", 0.5, 200, 0)
+    summary = score_cross_camera(list(MODELS), (0, 1), project / "models", data, tmp_path / "out", 0.5, 200, 0, HOW)
     assert summary["images"] == 20 and set(summary["models"]) == set(MODELS)
     # STARE's second annotator against the first inside the FOV: F1 ~0.74, the published human reference
     assert 0.72 < summary["annotator2"]["f1"] < 0.76

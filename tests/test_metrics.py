@@ -7,8 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from retina.metrics import (all_scores, bootstrap_ci, confusion, curves, paired_comparison, ranking_scores,
-                            threshold_scores)
+from retina import metrics
+from retina.metrics import (all_scores, bootstrap_ci, confusion, curves, dequantise, paired_comparison, quantise,
+                            ranking_scores, threshold_scores)
 
 TRUTH = np.array([[1, 1, 0, 0], [1, 0, 0, 0]], bool)
 PROB = np.array([[0.9, 0.4, 0.6, 0.1], [0.8, 0.2, 0.3, 0.05]])
@@ -77,8 +78,26 @@ def test_ranking_scores_follow_their_definitions(kind):
     prob = np.clip(truth * 0.25 + rng.random(600) * 0.75, 0, 1)
     prob = {"continuous": prob, "quantised": np.round(prob * 255) / 255, "heavily tied": np.round(prob * 4) / 4}[kind]
     got = ranking_scores(prob, truth)
-    assert got["auc_roc"] == pytest.approx(_pairwise_auc(prob, truth), abs=1e-12)
-    assert got["auc_pr"] == pytest.approx(_average_precision(prob, truth), abs=1e-12)
+    on_grid = dequantise(quantise(prob))  # what is ranked: the grid of stored predictions
+    assert got["auc_roc"] == pytest.approx(_pairwise_auc(on_grid, truth), abs=1e-12)
+    assert got["auc_pr"] == pytest.approx(_average_precision(on_grid, truth), abs=1e-12)
+    assert got["auc_roc"] == pytest.approx(_pairwise_auc(prob, truth), abs=1e-4)  # the grid costs nothing visible
+
+
+def test_ranking_counts_in_chunks_as_in_one_piece(monkeypatch):
+    rng = np.random.default_rng(5)
+    truth = rng.random(5000) < 0.2
+    prob = np.clip(truth * 0.25 + rng.random(5000) * 0.75, 0, 1).astype(np.float32)
+    whole = ranking_scores(prob, truth)
+    monkeypatch.setattr(metrics, "_CHUNK", 777)
+    assert ranking_scores(prob, truth) == whole
+    assert whole["auc_roc"] == pytest.approx(_pairwise_auc(dequantise(quantise(prob)), truth), abs=1e-12)
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5, math.nan])
+def test_probabilities_off_the_unit_interval_are_refused(bad):
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        ranking_scores(np.array([0.2, bad, 0.7]), np.array([0, 1, 1], bool))
 
 
 def test_roc_curve_through_every_operating_point_has_the_auc_as_its_area():

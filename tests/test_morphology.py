@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from retina.measure.centreline import fit_centreline
-from retina.measure.morphology import box_counting_dimension, um_per_pixel_from_fov, vessel_measures
+from retina.measure.morphology import (box_counting_dimension, resample_for_measures, um_per_pixel_from_fov,
+                                      vessel_measures)
 from tests.phantoms import (Y_ARM, arc_tortuosity, arc_tortuosity_tolerance, capsule, circular_arc, closest_tube,
                             sierpinski_triangle, sine_wave, tube, y_junction)
 
@@ -165,3 +166,28 @@ def test_empty_mask_gives_zero_length_and_undefined_shape():
     assert m["length"] == 0 and m["junctions"] == 0 and m["segments"] == 0
     assert math.isnan(m["calibre_mean"]) and math.isnan(m["tortuosity_median"])
     assert math.isnan(m["branching_angle_median"]) and math.isnan(m["fractal_dimension"])
+
+
+def test_a_wide_field_is_measured_shrunk_with_the_measures_of_the_whole():
+    """A field of view much wider than measure_fov_px is measured shrunk (three-fold here) and given back in the
+    mask's own pixels: lengths, calibres, curvature and positions as measured at full size."""
+    arc = circular_arc(600, 120, width=9, size=1400)
+    fov = np.ones(arc.shape, bool)
+    whole = vessel_measures(arc, fov, fov_px=math.inf)
+    shrunk = vessel_measures(arc, fov, fov_px=500)
+    assert (whole.pixel_factor, shrunk.pixel_factor) == (1, 3)
+    for key, tolerance in [("length", 0.01), ("calibre_mean", 0.05), ("curvature_mean", 0.05)]:
+        assert shrunk.summary[key] == pytest.approx(whole.summary[key], rel=tolerance), key
+    assert shrunk.summary["length"] == pytest.approx(math.radians(120) * 600, rel=0.02)
+    assert shrunk.summary["density"] == whole.summary["density"]  # counted at full size
+    ends = ["y0", "x0", "y1", "x1"]
+    assert np.abs(shrunk.segments[ends].to_numpy() - whole.segments[ends].to_numpy()).max() <= 6
+    assert vessel_measures(arc, fov, fov_px=1400).pixel_factor == 1  # no shrinking for less than 1.5x wider
+
+
+def test_shrinking_keeps_a_vessel_its_width_at_either_parity():
+    for factor, width in [(2, 5), (2, 6), (3, 7), (4, 9)]:
+        mask = tube(20, width, 300 * factor / 2, 256 * factor // 2)
+        small, fov, k = resample_for_measures(mask, np.ones(mask.shape, bool), mask.shape[0] * 1.13 / factor)
+        assert k == factor and fov.all()
+        assert small.sum() * k * k == pytest.approx(mask.sum(), rel=0.08), (factor, width)

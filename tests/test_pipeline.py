@@ -19,7 +19,8 @@ import torch
 import yaml
 
 from retina.config import load_params, training_stage
-from retina.data.arrays import dequantise, load_arrays
+from retina.data.arrays import load_arrays
+from retina.metrics import dequantise
 from retina.evaluate.labelled_sets import read_labelled_set
 from retina.data.drive import second_annotator
 from retina.metrics import all_scores

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import torch
 
+from retina.measure.morphology import vessel_measures
 from retina.config import MorphologySettings, ModelSpec, run_dir
 from retina.evaluate.claims import Claim
 from retina.evaluate.cross_camera import read_labelled_set, score_cross_camera
@@ -21,7 +22,7 @@ from retina.train.checkpoint import load_checkpoint, save_checkpoint
 from retina.train.model import UNet
 from tests.synthetic import fundus_arrays, write_labelled_set
 
-HOW = MorphologySettings(spur_ratio=1.0, fov_degrees=45, um_per_degree=288)
+HOW = MorphologySettings(spur_ratio=1.0, fov_degrees=45, um_per_degree=288, measure_fov_px=1024)
 
 
 def test_a_perfect_and_a_half_blind_annotator_score_as_counted_by_hand(tmp_path):
@@ -48,7 +49,7 @@ def test_another_camera_is_scored_per_seed_averaged_and_against_its_second_annot
         save_checkpoint(tmp_path / "models" / run_dir("tiny", seed) / "best.pt", UNet.from_spec(spec).state_dict(),
                         spec, epoch=1, seed=seed)
     data = read_labelled_set(write_labelled_set(tmp_path / "set", n=3, size=96))
-    summary = score_cross_camera(["tiny"], (0, 1), tmp_path / "models", data, tmp_path / "out", 0.5, 100, 0)
+    summary = score_cross_camera(["tiny"], (0, 1), tmp_path / "models", data, tmp_path / "out", 0.5, 100, 0, HOW)
     models = [load_checkpoint(tmp_path / "models" / run_dir("tiny", s) / "best.pt")[0] for s in (0, 1)]
     preds = [[predict_photograph([m], spec, image, 0.5) for image in data.images] for m in models]
     fovs = [p.fov for p in preds[0]]
@@ -65,6 +66,17 @@ def test_another_camera_is_scored_per_seed_averaged_and_against_its_second_annot
     second = pooled([m.astype(np.float32) for m in data.second], data.reference)
     assert summary["annotator2"]["f1"] == pytest.approx(second["f1"]) and second["f1"] < 1
     assert len(pd.read_csv(tmp_path / "out" / "per_seed.csv")) == 2
+    # lengths: the seed-averaged mask as predict measures it, against the annotation's
+    per_image = pd.read_csv(tmp_path / "out" / "tiny" / "per_image.csv", index_col="image")
+    truth = [vessel_measures(t, f).summary["length"] for t, f in zip(data.reference, fovs)]
+    given = [vessel_measures((a.probability + b.probability) / 2 > 0.5, f).summary["length"]
+             for a, b, f in zip(*preds, fovs)]
+    assert per_image["annotation_length"].tolist() == pytest.approx(truth) and min(truth) > 0
+    assert per_image["length"].tolist() == pytest.approx(given)
+    assert tiny["length_ratio"] == pytest.approx(sum(given) / sum(truth))
+    assert summary["annotation_length"] == pytest.approx(sum(truth))
+    second_length = sum(vessel_measures(m, f).summary["length"] for m, f in zip(data.second, fovs))
+    assert summary["annotator2"]["length_ratio"] == pytest.approx(second_length / sum(truth))
 
 
 def test_mean_pm_and_tables_read_alike_everywhere():

@@ -50,7 +50,7 @@ def main() -> None:
     checkpoints = [args.models / run_dir(spec.name, seed) / "best.pt" for seed in seeds]
     predict_files(args.images, checkpoints, args.out, params.threshold, params.morphology.spur_ratio,
                   args.um_per_pixel, ranges, args.fov_degrees or params.morphology.fov_degrees,
-                  params.morphology.um_per_degree)
+                  params.morphology.um_per_degree, params.morphology.measure_fov_px)
 
 
 def cli() -> None:

@@ -1,5 +1,5 @@
 """Arrays on disk: the processed data (one folder of uint8 arrays per input size and split, and the recorded
-split) and the stored test predictions."""
+split); the stored test predictions are on retina.metrics' 16-bit grid (quantise)."""
 from __future__ import annotations
 
 import json
@@ -66,15 +66,3 @@ def read_split_json(root: Path) -> dict:
     """The recorded train/validation split."""
     return json.loads((Path(root) / "split.json").read_text())
 
-
-PROB_SCALE = 65535  # stored predictions: probability x 65535 as uint16 (uint8 ties would move AUCs)
-
-
-def quantise(prob: np.ndarray) -> np.ndarray:
-    """Probabilities in [0,1] as stored in data/predictions."""
-    return np.round(prob * PROB_SCALE).astype(np.uint16)
-
-
-def dequantise(stored: np.ndarray) -> np.ndarray:
-    """Stored predictions back to float32 probabilities."""
-    return stored.astype(np.float32) / PROB_SCALE

@@ -21,11 +21,12 @@ import torch.nn.functional as F
 from skimage import exposure, filters
 
 from retina.config import INPUTS
-from retina.data.images import fov_mask, resize_grey, resize_image
+from retina.data.images import block_mean, fov_mask, resize_grey, resize_image
 
 FILL = 0.94  # the FOV diameter over the side of a DRIVE photograph resized to 512x512 (470-490 of 512 px)
 FLAT_SIGMA = 1 / 30  # background scale, as a fraction of the FOV diameter (~15 px at 512: wider than any vessel)
 FLAT_SPREAD = 0.125  # one standard deviation of the flattened channel in [0, 1] units (+-4 sd fill the range)
+FOV_SEARCH_SIDE = 1024  # px: longer photographs are searched for their field of view at reduced size (photograph_fov)
 CLAHE_TILES = 8  # CLAHE tiles across the input
 CLAHE_CLIP = 0.01
 
@@ -112,8 +113,16 @@ def input_fov(fov: np.ndarray, box: Box, size: int) -> np.ndarray:
 
 
 def photograph_fov(image: np.ndarray) -> np.ndarray:
-    """The field of view of a uint8 photograph, (H,W) bool."""
-    return fov_mask(image.astype(np.float32) / 255).astype(bool)
+    """The field of view of a uint8 photograph, (H,W) bool. A photograph longer than FOV_SEARCH_SIDE is searched at
+    1/k of its size (block means of k x k pixels, k the smallest integer that brings it within that side) and the
+    disc found there is resized back bilinearly: its edge is placed to within a block, in a tenth of the time."""
+    k = -(-max(image.shape[:2]) // FOV_SEARCH_SIDE)
+    if k == 1:
+        return fov_mask(image.astype(np.float32) / 255).astype(bool)
+    height, width = image.shape[:2]
+    small = fov_mask(block_mean(image[..., :1], k) / 255).astype(np.float32)  # red: all that fov_mask reads
+    whole = resize_probabilities(small[None], (small.shape[0] * k, small.shape[1] * k))[0]
+    return whole[:height, :width] > 0.5
 
 
 def resize_probabilities(prob: np.ndarray, size: int | tuple[int, int]) -> np.ndarray:

@@ -2,23 +2,27 @@
 each photograph at its own size, inside the set's own field-of-view masks where it has them (else the field of view
 found from the photograph). The sets are params.yaml's `other_cameras` (retina.evaluate.labelled_sets reads them).
 Each photograph goes through predict's own path, as a user's would: the field of view found from the photograph
-frames the model's input, and the prediction is mapped back (zero outside that field of view).
+frames the model's input, and the prediction is mapped back (zero outside that field of view). The total vessel
+length of the thresholded seed-averaged probabilities, measured as predict measures it, is compared with the
+annotation's, measured at the annotation's own resolution: what a user measuring vessels gets.
 """
 from __future__ import annotations
 
 import json
 import logging
+import math
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from retina.atomic import atomic_path
-from retina.config import CameraSet, run_dir
+from retina.config import CameraSet, MorphologySettings, run_dir
 from retina.data.drive import ANNOTATOR2
 from retina.data.model_input import photograph_fov
 from retina.evaluate.labelled_sets import LabelledSet, is_drive, read_labelled_set
 from retina.evaluate.runs import over_seeds, score_runs, seed_average
+from retina.measure.morphology import vessel_measures
 from retina.metrics import all_scores, bootstrap_ci
 from retina.predict.predict import predict_photograph
 from retina.train.checkpoint import load_checkpoint
@@ -37,17 +41,26 @@ def _scores(probs: list[np.ndarray], data: LabelledSet, fovs: list[np.ndarray], 
     return pd.DataFrame(rows).set_index("image"), pooled
 
 
+def _lengths(masks: list[np.ndarray], fovs: list[np.ndarray], how: MorphologySettings, fov_px: float) -> list[float]:
+    """Total vessel length (px) of each mask inside its field of view, measured at `fov_px` across (see
+    retina.measure.morphology)."""
+    return [vessel_measures(m, f, how.spur_ratio, fov_px=fov_px).summary["length"] for m, f in zip(masks, fovs)]
+
+
 def score_cross_camera(models: list[str], seeds: tuple[int, ...], model_root: Path, data: LabelledSet, out: Path,
-                       threshold: float, resamples: int, seed: int) -> dict:
+                       threshold: float, resamples: int, seed: int, how: MorphologySettings) -> dict:
     """Score every (model, seed) and each model's seed-averaged probabilities on the set, and the second annotator;
-    write per_seed.csv, <model>/per_image.csv, annotator2/per_image.csv and summary.json to `out` (replaced whole
-    only on success); return the summary."""
+    measure the total vessel length of the seed-averaged masks (as predict measures it) and of the annotations (at
+    their own resolution); write per_seed.csv, <model>/per_image.csv, annotator2/per_image.csv and summary.json to
+    `out` (replaced whole only on success); return the summary."""
     summary: dict = {"configured": True, "set": data.root.name, "images": len(data.names),
                      "sizes": [list(size) for size in data.sizes], "sha256": data.fingerprint,
                      "fov": "the set's masks" if data.fov is not None else "found from each photograph",
                      "models": {}}
     found = [photograph_fov(image) for image in data.images]  # what predict frames a photograph by
     fovs = data.fov if data.fov is not None else found  # where it is scored
+    truth_length = _lengths(data.reference, fovs, how, math.inf)
+    summary["annotation_length"] = float(sum(truth_length))
 
     def predict(name: str, run_seed: int) -> tuple[list[np.ndarray], dict]:
         model, spec, _ = load_checkpoint(model_root / run_dir(name, run_seed) / "best.pt")
@@ -62,21 +75,28 @@ def score_cross_camera(models: list[str], seeds: tuple[int, ...], model_root: Pa
                 rows.append({"model": name, "seed": run.seed, **run.pooled})
                 log.info("%s seed %d on %s: F1 (FOV) %.4f, AUC-ROC %.4f", name, run.seed, data.root.name,
                          run.pooled["f1"], run.pooled["auc_roc"])
-            per_image, averaged = _scores(seed_average(runs), data, fovs, threshold)
+            probs = seed_average(runs)
+            per_image, averaged = _scores(probs, data, fovs, threshold)
+            per_image["length"] = _lengths([p > threshold for p in probs], fovs, how, how.measure_fov_px)
+            per_image["annotation_length"] = truth_length
             (tmp / name).mkdir(parents=True)
             per_image.to_csv(tmp / name / "per_image.csv", float_format="%.6f")
             summary["models"][name] = {
                 **over_seeds(pd.DataFrame([r for r in rows if r["model"] == name]), CAMERA_SCORES, ("f1", "auc_roc")),
                 "averaged": {k: float(averaged[k]) for k in CAMERA_SCORES},  # what predict gives
+                "length_ratio": float(per_image["length"].sum() / sum(truth_length)),
                 "ensemble_f1": float(per_image["f1"].mean()),
                 "ensemble_f1_ci": list(bootstrap_ci(per_image["f1"].to_numpy(), resamples, seed))}
         pd.DataFrame(rows).to_csv(tmp / "per_seed.csv", index=False, float_format="%.6f")
         if data.second is not None:
             second = [m.astype(np.float32) for m in data.second]
             per_image, pooled = _scores(second, data, fovs, threshold)
+            per_image["length"] = _lengths(data.second, fovs, how, math.inf)
+            per_image["annotation_length"] = truth_length
             (tmp / ANNOTATOR2).mkdir()
             per_image.to_csv(tmp / ANNOTATOR2 / "per_image.csv", float_format="%.6f")
             summary[ANNOTATOR2] = {**{k: float(pooled[k]) for k in HUMAN_SCORES},
+                                   "length_ratio": float(per_image["length"].sum() / sum(truth_length)),
                                    "per_image_f1": float(per_image["f1"].mean()),
                                    "per_image_f1_ci": list(bootstrap_ci(per_image["f1"].to_numpy(), resamples,
                                                                         seed))}
@@ -86,7 +106,7 @@ def score_cross_camera(models: list[str], seeds: tuple[int, ...], model_root: Pa
 
 
 def score_sets(sets: dict[str, CameraSet], models: list[str], seeds: tuple[int, ...], model_root: Path, out: Path,
-               threshold: float, resamples: int, seed: int) -> dict:
+               threshold: float, resamples: int, seed: int, how: MorphologySettings) -> dict:
     """Score every set of `sets` (out/<name>/, see score_cross_camera) and write out/summary.json: each set's summary
     with its field of view in degrees and layout, or where it was looked for when its folder is missing."""
     summary: dict = {"sets": {}}
@@ -96,7 +116,7 @@ def score_sets(sets: dict[str, CameraSet], models: list[str], seeds: tuple[int, 
             summary["sets"][name] = {"missing": str(camera.path), "fov_degrees": camera.fov_degrees}
             continue
         scored = score_cross_camera(models, seeds, model_root, read_labelled_set(camera.path), out / name, threshold,
-                                    resamples, seed)
+                                    resamples, seed, how)
         summary["sets"][name] = {**scored, "fov_degrees": camera.fov_degrees,
                                  "layout": "drive" if is_drive(camera.path) else "images/labels"}
     with atomic_path(out / "summary.json") as tmp:

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from retina.atomic import atomic_path
-from retina.data.arrays import Arrays, dequantise, load_arrays, processed_dir, quantise
+from retina.data.arrays import Arrays, load_arrays, processed_dir
 from retina.config import MorphologySettings, run_dir
 from retina.data.dataset import NATIVE_SIZE
 from retina.data.drive import ANNOTATOR2
@@ -20,7 +20,7 @@ from retina.train.checkpoint import load_checkpoint
 from retina.train.device import select_device
 from retina.evaluate.runs import over_seeds, score_runs, seed_average
 from retina.machine import describe
-from retina.metrics import all_scores, confusion, curves, threshold_scores
+from retina.metrics import all_scores, confusion, curves, dequantise, quantise, threshold_scores
 from retina.train.model import count_parameters
 from retina.data.model_input import resize_probabilities, to_photograph
 from retina.measure.morphology import um_per_pixel_from_fov, vessel_measures
@@ -65,7 +65,7 @@ def measure_masks(masks: np.ndarray, fov: np.ndarray, ids: np.ndarray, how: Morp
     """Vessel measures of each binary mask inside its field of view, indexed by image id; each image's pixel size
     from the diameter of its field of view."""
     return pd.DataFrame([{"image": int(i), **vessel_measures(
-        m, f, how.spur_ratio, um_per_pixel_from_fov(f, how.fov_degrees, how.um_per_degree)).summary}
+        m, f, how.spur_ratio, um_per_pixel_from_fov(f, how.fov_degrees, how.um_per_degree), how.measure_fov_px).summary}
         for i, m, f in zip(ids, masks, fov)]).set_index("image")
 
 

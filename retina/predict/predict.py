@@ -19,7 +19,8 @@ from retina.train.batched_prediction import predict_proba
 from retina.train.checkpoint import load_checkpoint
 from retina.train.model import UNet
 from retina.data.model_input import model_input, photograph_fov, to_photograph
-from retina.measure.morphology import SPUR_RATIO, UM_PER_DEGREE, UNITS, um_per_pixel_from_fov, vessel_measures
+from retina.measure.morphology import (MEASURE_FOV_PX, SPUR_RATIO, UM_PER_DEGREE, UNITS, um_per_pixel_from_fov,
+                                      vessel_measures)
 from retina.predict.quality import photo_features, quality_flags
 
 log = logging.getLogger("predict")
@@ -70,10 +71,11 @@ def pixel_scale(fov: np.ndarray, um_per_pixel: float | None, fov_degrees: float 
 def predict_files(images: list[Path], checkpoints: list[Path], out: Path, threshold: float,
                   spur_ratio: float = SPUR_RATIO, um_per_pixel: float | None = None,
                   ranges: dict[str, list[float]] | None = None, fov_degrees: float | None = None,
-                  um_per_degree: float = UM_PER_DEGREE) -> list[dict]:
+                  um_per_degree: float = UM_PER_DEGREE, measure_fov_px: float = MEASURE_FOV_PX) -> list[dict]:
     """Predict each image with the mean probability of the checkpoints (one model's training seeds; all images are
     read and checked before anything is written); return their measures (also in micrometres given the
-    photographs' pixel size, or the camera's field of view: pixel_scale) and, given the training ranges, the
+    photographs' pixel size, or the camera's field of view: pixel_scale; taken at about `measure_fov_px` across the
+    field of view when it is much wider) and, given the training ranges, the
     reasons to doubt each."""
     photos = [(path, read_photograph(path)) for path in images]
     loaded = [load_checkpoint(path) for path in checkpoints]
@@ -87,11 +89,13 @@ def predict_files(images: list[Path], checkpoints: list[Path], out: Path, thresh
         pred = predict_photograph([model for model, _, _ in loaded], spec, photo, threshold)
         seconds = time.perf_counter() - start
         stem = out / path.stem
-        save_png(np.round(pred.probability * 255).astype(np.uint8), Path(f"{stem}_probability.png"))
-        save_png(pred.vessels.astype(np.uint8) * 255, Path(f"{stem}_vessels.png"))
-        save_png(overlay(photo, pred.vessels), Path(f"{stem}_overlay.png"))
+        for suffix, image in [("probability", np.round(pred.probability * 255).astype(np.uint8)),
+                              ("vessels", pred.vessels.astype(np.uint8) * 255), ("overlay", overlay(photo, pred.vessels))]:
+            save_png(image, Path(f"{stem}_{suffix}.png"), compress_level=1)  # fast: a 4752x3168 photograph's in 1 s
         scale = pixel_scale(pred.fov, um_per_pixel, fov_degrees, um_per_degree)
-        tree = vessel_measures(pred.vessels, pred.fov, spur_ratio, scale["um_per_pixel"])
+        tree = vessel_measures(pred.vessels, pred.fov, spur_ratio, scale["um_per_pixel"], measure_fov_px)
+        scale["measured_at"] = f"1/{tree.pixel_factor} of the photograph's size" if tree.pixel_factor > 1 else \
+            "the photograph's size"
         write_text(Path(f"{stem}_segments.csv"), tree.segments.to_csv(index=False, float_format="%.4f"))
         features = {**photo_features(photo), "vessel_density": float(pred.vessels[pred.fov].mean())
                     if pred.fov.any() else 0.0}

@@ -10,9 +10,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from retina.data.arrays import Arrays, dequantise, load_array  # noqa: E402
+from retina.data.arrays import Arrays, load_array  # noqa: E402
 from retina.config import Params, run_dir  # noqa: E402
 from retina.evaluate.results import Results  # noqa: E402
+from retina.metrics import dequantise  # noqa: E402
 
 DPI = 100
 

@@ -140,12 +140,13 @@ def cross_camera_section(params: Params, res: Results, scores: pd.DataFrame) -> 
             a = m["averaged"]
             rows.append([label, model, _fmt(a["f1"]), format_pm(m["f1"], m["f1_sd"]), _fmt(a["auc_roc"]),
                          _fmt(a.get("sensitivity")), _fmt(a.get("precision")),
-                         f"{_fmt(m['ensemble_f1'])} {_ci(tuple(m['ensemble_f1_ci']))}"])
+                         f"{_fmt(m['ensemble_f1'])} {_ci(tuple(m['ensemble_f1_ci']))}", _fmt(m.get("length_ratio"), 2)])
         second = s.get(ANNOTATOR2)
         if second:
             rows.append([label, "second annotator", _fmt(second["f1"]), "", "n/a", _fmt(second["sensitivity"]),
                          _fmt(second.get("precision")),
-                         f"{_fmt(second['per_image_f1'])} {_ci(tuple(second['per_image_f1_ci']))}"])
+                         f"{_fmt(second['per_image_f1'])} {_ci(tuple(second['per_image_f1_ci']))}",
+                         _fmt(second.get("length_ratio"), 2)])
     chosen = CHOSEN_ON if CHOSEN_ON in scored else next((n for n in scored if n != DRIVE_SET), None)
     return head + [
         "Each labelled set of params.yaml's `other_cameras` (never trained on), each photograph through predict's "
@@ -154,11 +155,14 @@ def cross_camera_section(params: Params, res: Results, scores: pd.DataFrame) -> 
         "none) against its first annotator, "
         f"threshold {params.threshold}. Scores pool the pixels of all photographs: of the seed-averaged "
         "probabilities (what predict gives), and one seed at a time (mean ± sd); then the per-image F1 of the "
-        "seed-averaged probabilities with its 95% bootstrap interval. DRIVE's own protocol is its test set at "
+        "seed-averaged probabilities with its 95% bootstrap interval; and the total vessel length of its mask, "
+        "measured as predict measures it, over the annotation's (measured at the annotation's own resolution): "
+        "what a user measuring vessels gets. DRIVE's own protocol is its test set at "
         "565x584 in the official FOV masks, beside the main table's 512x512 view."
         + (f" Not on this machine: {', '.join(missing)}." if missing else ""), "",
         markdown_table(["set (field of view, photographs, sizes)", "model", "F1, seeds averaged", "F1 per seed",
-                        "AUC-ROC", "sensitivity", "precision", "per-image F1 [95% CI]"], rows), "",
+                        "AUC-ROC", "sensitivity", "precision", "per-image F1 [95% CI]", "length / annotation's"],
+                       rows), "",
         *(predict_default(params, chosen, scored[chosen], drive) if chosen else [])]
 
 

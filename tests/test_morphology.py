@@ -144,7 +144,7 @@ def test_segment_table_describes_each_segment(angle):
 
 
 def test_specks_are_no_vessels():
-    """One-pixel specks thin to isolated skeleton pixels: no path to measure (skan cannot take them alone)."""
+    """One-pixel specks thin to isolated skeleton pixels: no path, nothing to measure."""
     specks = np.zeros((60, 60), bool)
     specks[10, 10] = specks[30, 40] = specks[50, 5] = True
     m = vessel_measures(specks).summary
@@ -155,7 +155,7 @@ def test_specks_are_no_vessels():
 
 def test_a_blob_prunes_to_nothing_without_error():
     """A filled disc (what an untrained model may predict) thins to short spurs only; pruning all of them leaves
-    isolated pixels, where skan's own pruning fails."""
+    isolated pixels, where skan's pruning (whose algorithm the path graph follows) fails."""
     disc = np.hypot(*np.mgrid[-60:61, -60:61]) <= 50
     m = vessel_measures(disc).summary
     assert m["density"] == pytest.approx(disc.mean()) and m["segments"] <= 1

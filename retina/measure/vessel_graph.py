@@ -1,7 +1,7 @@
-"""The vessel tree as a graph: segments between junctions and end points, built from the skeleton with skan.
+"""The vessel tree as a graph: segments between junctions and end points, built from the skeleton.
 
-skan (a maintained skeleton-analysis library) turns the 8-connected skeleton into paths between nodes and
-already collapses each cluster of junction pixels to a minimum spanning tree. On top of it this module
+skeleton_paths turns the 8-connected skeleton into paths between nodes (skan's algorithm), each cluster of junction
+pixels already collapsed to a minimum spanning tree. On top of it this module
 - fills holes of at most HOLE_AREA pixels first (each would make a loop in the skeleton);
 - prunes spurs: a path from a junction to a free end shorter than `spur_ratio` times the vessel's calibre at the
   junction (2 x distance transform) is thinning noise, e.g. the two corner spurs at the flat end of a tube;
@@ -11,13 +11,14 @@ already collapses each cluster of junction pixels to a minimum spanning tree. On
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage as ndi, sparse
 from scipy.sparse import csgraph
 from skimage.morphology import remove_small_holes, thin
+
+from retina.measure.skeleton_paths import SkeletonPaths, skeleton_paths
 
 _MAX_PRUNING_ROUNDS = 10
 HOLE_AREA = 8  # px: smaller holes in a vessel mask are gaps between touching vessels, filled before thinning
@@ -38,24 +39,15 @@ class VesselGraph:
         return sum(e.count(junction) for e in self.ends)
 
 
-def _skan(skeleton: np.ndarray):
-    import skan  # on first use: numba's start-up is slow, and the report imports this module only for names
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # skan's notices about column-name separators and numba caching
-        skel = skan.Skeleton(skeleton.astype(bool))
-        return skel, skan.summarize(skel, separator="_")
-
-
-def _spurs(skel, table, calibre: np.ndarray, spur_ratio: float) -> list[int]:
+def _spurs(paths: SkeletonPaths, calibre: np.ndarray, spur_ratio: float) -> list[int]:
     """Indices of tip-to-junction paths shorter than spur_ratio x the calibre at their junction."""
+    first, last = paths.ends()
     out = []
-    for i, row in enumerate(table.itertuples()):
-        if row.branch_type != 1:
-            continue
-        junction = row.node_id_src if skel.degrees[row.node_id_src] > 2 else row.node_id_dst
-        y, x = np.round(skel.coordinates[junction]).astype(int)
-        if row.branch_distance < spur_ratio * calibre[y, x]:
-            out.append(i)
+    for i in np.flatnonzero(paths.tip_to_junction()):
+        junction = first[i] if paths.degrees[first[i]] > 2 else last[i]
+        y, x = paths.coordinates[junction]
+        if paths.lengths[i] < spur_ratio * calibre[y, x]:
+            out.append(int(i))
     return out
 
 
@@ -65,14 +57,13 @@ def _without_isolated_pixels(skeleton: np.ndarray) -> np.ndarray:
     return skeleton & (neighbours > 0)
 
 
-def _prune(skel, skeleton: np.ndarray, spurs: list[int]) -> np.ndarray:
-    """The skeleton less the spurs' own pixels (their junction pixels stay), thinned again. (skan's prune_paths
-    does the same but fails when what remains is only isolated pixels.)"""
+def _prune(paths: SkeletonPaths, skeleton: np.ndarray, spurs: list[int]) -> np.ndarray:
+    """The skeleton less the spurs' own pixels (their junction pixels stay), thinned again."""
     out = skeleton.copy()
     for i in spurs:
-        pixels = skel.path(i)
-        pixels = pixels[skel.degrees[pixels] <= 2]
-        out[tuple(np.round(skel.coordinates[pixels]).astype(int).T)] = False
+        pixels = paths.path(i)
+        pixels = pixels[paths.degrees[pixels] <= 2]
+        out[tuple(paths.coordinates[pixels].T)] = False
     return _without_isolated_pixels(thin(out))
 
 
@@ -85,32 +76,31 @@ def vessel_graph(mask: np.ndarray, spur_ratio: float) -> VesselGraph:
     while True:
         if not skeleton.any():
             return VesselGraph(skeleton, [], [], np.zeros((0, 2)))
-        skel, table = _skan(skeleton)
-        spurs = _spurs(skel, table, calibre, spur_ratio) if rounds < _MAX_PRUNING_ROUNDS else []
+        paths = skeleton_paths(skeleton)
+        spurs = _spurs(paths, calibre, spur_ratio) if rounds < _MAX_PRUNING_ROUNDS else []
         if not spurs:
             break
-        skeleton = _prune(skel, skeleton, spurs)
+        skeleton = _prune(paths, skeleton, spurs)
         rounds += 1
-    return _merge_junctions(skel, skeleton, calibre / 2)
+    return _merge_junctions(paths, skeleton, calibre / 2)
 
 
-def _merge_junctions(skel, skeleton: np.ndarray, radius: np.ndarray) -> VesselGraph:
+def _merge_junctions(paths: SkeletonPaths, skeleton: np.ndarray, radius: np.ndarray) -> VesselGraph:
     """Segments between junctions, where junction nodes joined by a path shorter than the sum of the vessel radii
     at its two ends (adjacent junction pixels, or two nodes inside one branching region) count as one junction."""
-    nodes = np.flatnonzero(skel.degrees > 2)
-    number = np.full(len(skel.degrees), FREE)
+    nodes = np.flatnonzero(paths.degrees > 2)
+    number = np.full(len(paths.degrees), FREE)
     number[nodes] = np.arange(len(nodes))
-    first = skel.paths.indices[skel.paths.indptr[:-1]]
-    last = skel.paths.indices[skel.paths.indptr[1:] - 1]
-    at = np.round(skel.coordinates).astype(int)
+    first, last = paths.ends()
+    at = paths.coordinates
     inside = [number[a] != FREE and number[b] != FREE and length < radius[tuple(at[a])] + radius[tuple(at[b])]
-              for a, b, length in zip(first, last, skel.path_lengths())]
+              for a, b, length in zip(first, last, paths.lengths)]
     pairs = np.array([(number[a], number[b]) for a, b, keep in zip(first, last, inside) if keep]).reshape(-1, 2)
     links = sparse.coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(nodes), len(nodes)))
     count, junction_of = csgraph.connected_components(links, directed=False)
     centres = np.array([at[nodes[junction_of == j]].mean(axis=0) for j in range(count)]).reshape(-1, 2)
-    paths, ends = [], []
+    segments, ends = [], []
     for i in np.flatnonzero(~np.asarray(inside, bool)):
-        paths.append(np.round(skel.path_coordinates(i)).astype(int))
+        segments.append(at[paths.path(i)])
         ends.append(tuple(int(junction_of[number[n]]) if number[n] != FREE else FREE for n in (first[i], last[i])))
-    return VesselGraph(skeleton, paths, ends, centres)
+    return VesselGraph(skeleton, segments, ends, centres)

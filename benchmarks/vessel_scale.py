@@ -6,7 +6,8 @@ view's diameter, against the training photographs'.
 Predict frames every photograph so that its field of view spans the same share of the model's input. A camera with a
 narrower field of view (30° against DRIVE's 45°) shows the same vessels 1.5 times wider within that frame; so may an
 eye or a framing. The estimate: segment once as predict does, take the 90th percentile of the calibre (2 x distance
-transform) along the skeleton of the vessels found, over the diameter of the field of view (`widest_calibre`);
+transform) along the skeleton of the vessels found, over the diameter of the field of view (`widest_calibre`,
+retina/measure/vessel_scale.py);
 DRIVE's validation eyes give the reference. Scale s = reference / the photograph's: segment again with the input's side
 s x the model's (rounded to 16 px, within SIDES), so that the widest vessels reach the network as wide as in training.
 
@@ -22,8 +23,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-from scipy import ndimage as ndi
-from skimage.morphology import skeletonize
 
 from retina.config import load_params, model_spec, run_dir
 from retina.data.arrays import load_arrays, processed_dir
@@ -31,7 +30,7 @@ from retina.data.images import resize_image
 from retina.data.model_input import resize_probabilities
 from retina.evaluate.labelled_sets import read_labelled_set
 from retina.machine import describe
-from retina.measure.morphology import MEASURE_FOV_PX, fov_diameter
+from retina.measure.vessel_scale import widest_calibre
 from retina.metrics import all_scores, confusion, threshold_scores
 from retina.predict.predict import predict_photograph
 from retina.summary import markdown_table
@@ -41,25 +40,6 @@ from retina.train.device import select_device
 
 SIDES = (256, 768)  # the input sides the estimated scale may choose between
 FIXED = (0.67, 0.8, 1.25)  # fixed scales, for context
-PERCENTILE = 90  # of the calibre along the skeleton: the widest vessels, which every camera shows
-
-
-def widest_calibre(prob: np.ndarray, fov: np.ndarray, threshold: float = 0.5) -> float:
-    """The PERCENTILE-th percentile of the vessels' calibre along their skeleton over the field of view's diameter,
-    the vessels being `prob` above `threshold` (a binary mask works as well) resized bilinearly to MEASURE_FOV_PX
-    across the field of view; NaN with no vessel or no field of view."""
-    diameter = fov_diameter(fov)
-    if not diameter:
-        return float("nan")
-    shape = tuple(max(1, round(n * MEASURE_FOV_PX / diameter)) for n in prob.shape)
-    small = resize_probabilities(np.stack([prob, fov]).astype(np.float32), shape)
-    inside = small[1] > 0.5
-    vessels = (small[0] > threshold) & inside
-    skeleton = skeletonize(vessels)
-    if not skeleton.any():
-        return float("nan")
-    calibre = 2 * ndi.distance_transform_edt(vessels)[skeleton]
-    return float(np.percentile(calibre, PERCENTILE) / fov_diameter(inside))
 
 
 def side_for(scale: float, side: int) -> int:

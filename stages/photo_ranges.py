@@ -1,5 +1,5 @@
-"""Stage `photo_ranges`: the training photographs' range of brightness, contrast, sharpness, field of view and vessel
-density, against which predict flags a photograph to doubt (retina/predict/quality.py).
+"""Stage `photo_ranges`: the training photographs' range of brightness, contrast, sharpness, field of view, vessel
+density and widest vessels' calibre (µm), against which predict flags a photograph to doubt (retina/predict/quality.py).
 
     python -m stages.photo_ranges [--raw data/raw] [--out reports/photo_ranges.json]
 """
@@ -11,6 +11,7 @@ from pathlib import Path
 
 from retina.atomic import write_text
 from retina.cli import run_main
+from retina.config import load_params
 from retina.data.dataset import list_pairs
 from retina.predict.quality import training_ranges
 
@@ -20,7 +21,8 @@ def main() -> None:
     parser.add_argument("--raw", type=Path, default=Path("data/raw"))
     parser.add_argument("--out", type=Path, default=Path("reports/photo_ranges.json"))
     args = parser.parse_args()
-    ranges = training_ranges(list_pairs(args.raw, "train"))
+    how = load_params().morphology
+    ranges = training_ranges(list_pairs(args.raw, "train"), how.fov_degrees, how.um_per_degree)
     write_text(args.out, json.dumps(ranges, indent=1) + "\n")
 
 

@@ -162,16 +162,26 @@ def test_metrics_show_reports_every_model_from_the_summary(project, env):
     assert metrics == summary and set(metrics) == set(MODELS)
 
 
-def _processes(fragment: str) -> list[int]:
-    pids = []
+def _processes(fragment: str, ancestor: int) -> list[int]:
+    """Processes descended from `ancestor` whose command line holds `fragment`: never another pipeline's on the
+    same machine."""
+    parents, commands = {}, {}
     for proc in Path("/proc").iterdir():
         try:
-            cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except (OSError, ValueError):
+            if proc.name.isdigit():
+                parents[int(proc.name)] = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                commands[int(proc.name)] = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, ValueError, IndexError):
             continue
-        if proc.name.isdigit() and fragment in cmd and "pytest" not in cmd:
-            pids.append(int(proc.name))
-    return pids
+
+    def descends(pid: int) -> bool:
+        while pid > 1:
+            pid = parents.get(pid, 0)
+            if pid == ancestor:
+                return True
+        return False
+
+    return [pid for pid, cmd in commands.items() if fragment in cmd and "pytest" not in cmd and descends(pid)]
 
 
 def repro_and_kill(project: Path, env: dict, command: str, ready) -> None:
@@ -184,7 +194,7 @@ def repro_and_kill(project: Path, env: dict, command: str, ready) -> None:
         deadline = time.monotonic() + limit
         killed = False
         while repro.poll() is None and time.monotonic() < deadline:
-            pids = _processes(command)
+            pids = _processes(command, repro.pid)
             if pids and ready():
                 for pid in pids:
                     os.kill(pid, signal.SIGKILL)

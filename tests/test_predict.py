@@ -151,7 +151,8 @@ def test_the_field_of_view_sets_the_units_and_the_json_says_which_scale_was_used
     assert by_fov["scale"]["fov_degrees"] == 30
     assert by_fov["scale"]["um_per_pixel"] == pytest.approx(30 * 288 / diameter, rel=0.02)
     assert given["scale"] == {"um_per_pixel": 12.5, "from": "the pixel size given", "fov_degrees": None,
-                              "measured_at": "the photograph's size"}  # a small photograph is measured as it is
+                              "measured_at": "the photograph's size",  # a small photograph is measured as it is
+                              "trusted": None}  # no training ranges to check the widest vessels against
     assert none["scale"]["um_per_pixel"] is None
     saved = json.loads((tmp_path / "a" / "eye_measures.json").read_text())
     assert saved["scale"] == by_fov["scale"]

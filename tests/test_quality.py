@@ -18,7 +18,7 @@ RANGE_EYES = 3  # the ranges come from the synthetic set's first 3 training eyes
 
 @pytest.fixture(scope="module")
 def ranges(synthetic_source):
-    return training_ranges(list_pairs(synthetic_source, "train")[:4 * RANGE_EYES])
+    return training_ranges(list_pairs(synthetic_source, "train")[:4 * RANGE_EYES], 45, 288)
 
 
 def test_a_photograph_like_the_training_set_but_of_another_eye_raises_no_doubt(ranges, synthetic_source):
@@ -46,17 +46,30 @@ def test_vessel_density_outside_the_training_range_is_flagged(ranges):
 
 
 def test_training_ranges_hold_every_feature(ranges):
-    assert set(ranges) == {"brightness", "contrast", "sharpness", "fov_fraction", "vessel_density"}
+    assert set(ranges) == {"brightness", "contrast", "sharpness", "fov_fraction", "vessel_density",
+                           "widest_vessel_um"}
     assert all(low <= high for low, high in ranges.values())
+    assert 20 < ranges["widest_vessel_um"][0] <= ranges["widest_vessel_um"][1] < 400  # micrometres, of an eye
 
 
-def test_predict_reports_its_doubts(ranges, checkpoint, tmp_path):
+def test_a_pixel_size_that_makes_the_widest_vessels_implausible_is_flagged_and_untrusted(ranges, checkpoint,
+                                                                                          tmp_path):
+    """Given a pixel size three times too large, the widest vessels measure three times wider than at the right one:
+    beyond the training range, flagged, and the scale marked untrusted; with no pixel size nothing is checked."""
     from retina.predict.predict import predict_files
-    dark = tmp_path / "dark.png"
-    Image.fromarray((fundus(3)[0] * 0.3).astype(np.uint8)).save(dark)
-    [measures] = predict_files([dark], [checkpoint], tmp_path / "out", 0.5, ranges=ranges)
-    assert any("darker" in f for f in measures["quality"]["flags"])
-    saved = json.loads((tmp_path / "out" / "dark_measures.json").read_text())
-    assert saved["quality"] == measures["quality"]
-    [plain] = predict_files([dark], [checkpoint], tmp_path / "out2", 0.5)
-    assert plain["quality"]["flags"] == ["no training ranges to compare with"]
+    photo = tmp_path / "eye.png"
+    Image.fromarray(fundus(3)[0]).save(photo)
+    threshold = 1e-6  # the barely trained model's vessels: its whole field of view, a ruler all the same
+    [right] = predict_files([photo], [checkpoint], tmp_path / "a", threshold, ranges=ranges, fov_degrees=45)
+    measured = right["quality"]["features"]["widest_vessel_um"]
+    around = {**ranges, "widest_vessel_um": [measured * 0.9, measured * 1.1]}
+    [again] = predict_files([photo], [checkpoint], tmp_path / "b", threshold, ranges=around, fov_degrees=45)
+    assert again["scale"]["trusted"] is True
+    assert not any("widest vessels" in f for f in again["quality"]["flags"])
+    um = right["scale"]["um_per_pixel"]
+    [wrong] = predict_files([photo], [checkpoint], tmp_path / "c", threshold, ranges=around, um_per_pixel=3 * um)
+    assert wrong["quality"]["features"]["widest_vessel_um"] == pytest.approx(3 * measured)
+    assert wrong["scale"]["trusted"] is False
+    assert any("wider widest vessels" in f and "--fov-degrees" in f for f in wrong["quality"]["flags"])
+    [unchecked] = predict_files([photo], [checkpoint], tmp_path / "d", threshold, ranges=around)  # no pixel size
+    assert unchecked["scale"]["trusted"] is None and "widest_vessel_um" not in unchecked["quality"]["features"]

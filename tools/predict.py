@@ -11,7 +11,10 @@ For each IMAGE writes, at the photograph's own size: <name>_probability.png (gre
 density, calibre, junctions, end points, segments, tortuosity, curvature, branching angle, fractal dimension, with
 their units; null where undefined) and <name>_segments.csv (one row per vessel segment). Lengths are in pixels of
 the photograph and in micrometres / millimetres: from --um-per-pixel, else from the camera's field of view across the
-FOV disc (--fov-degrees; params.yaml's morphology.fov_degrees, 45, when not given). "scale" in the JSON says which.
+FOV disc (--fov-degrees; params.yaml's morphology.fov_degrees, 45, when not given). "scale" in the JSON says which,
+and whether it can be trusted: the widest vessels (the arcades by the optic disc, about as wide in every adult eye)
+must measure, at that pixel size, within the training photographs' range ("trusted": false and a flag otherwise:
+check --fov-degrees or --um-per-pixel).
 "quality" in the JSON (and a warning
 in the log) says when to doubt a result: a photograph darker, flatter, blurrier or framed differently than the
 training photographs, or with a vessel density outside theirs (ranges from reports/photo_ranges.json).

@@ -22,7 +22,7 @@ from retina.data.model_input import model_input, photograph_fov, to_photograph
 from retina.measure.morphology import (MEASURE_FOV_PX, SPUR_RATIO, UM_PER_DEGREE, UNITS, fov_diameter,
                                       um_per_pixel_from_fov, vessel_measures)
 from retina.measure.vessel_scale import widest_calibre
-from retina.predict.quality import FEATURES, photo_features, quality_flags
+from retina.predict.quality import beyond_range, photo_features, quality_flags
 
 log = logging.getLogger("predict")
 
@@ -100,12 +100,13 @@ def predict_files(images: list[Path], checkpoints: list[Path], out: Path, thresh
         write_text(Path(f"{stem}_segments.csv"), tree.segments.to_csv(index=False, float_format="%.4f"))
         features = {**photo_features(photo), "vessel_density": float(pred.vessels[pred.fov].mean())
                     if pred.fov.any() else 0.0}
-        widest = widest_calibre(pred.probability, pred.fov, threshold) * fov_diameter(pred.fov)
-        if scale["um_per_pixel"] and math.isfinite(widest):  # with no vessel found there is no ruler
-            features["widest_vessel_um"] = widest * scale["um_per_pixel"]
+        if scale["um_per_pixel"]:
+            widest = widest_calibre(pred.probability, pred.fov, threshold) * fov_diameter(pred.fov)
+            if math.isfinite(widest):  # with no vessel found there is no ruler
+                features["widest_vessel_um"] = widest * scale["um_per_pixel"]
         flags = quality_flags(features, ranges) if ranges else ["no training ranges to compare with"]
         checked = bool(ranges) and "widest_vessel_um" in features
-        scale["trusted"] = not any(f.startswith(FEATURES["widest_vessel_um"]) for f in flags) if checked else None
+        scale["trusted"] = not beyond_range("widest_vessel_um", features, ranges) if checked else None
         for flag in flags:
             log.warning("%s: %s", path, flag)
         measures = {"image": str(path), "model": spec.name, "seeds": seeds, "size": list(photo.shape[:2]), "units": UNITS,

@@ -83,12 +83,18 @@ def quality_flags(features: dict[str, float], ranges: dict[str, list[float]]) ->
     if features.get("fov_fraction", 1.0) < MIN_FOV:
         flags.append(f"field of view not found (it covers {features['fov_fraction']:.0%} of the image)")
     for key, (low_word, high_word) in FEATURES.items():
-        if key not in features or key not in ranges:
-            continue
-        low, high = ranges[key]
-        slack = (SCALE_MARGIN if key == "widest_vessel_um" else MARGIN) * (high - low)
-        value = features[key]
-        if value < low - slack or value > high + slack:
+        if beyond_range(key, features, ranges):
+            low, high = ranges[key]
+            value = features[key]
             word = low_word if value < low else high_word
             flags.append(f"{word} than the training photographs ({key} {value:.4g}; training {low:.4g} to {high:.4g})")
     return flags
+
+
+def beyond_range(key: str, features: dict[str, float], ranges: dict[str, list[float]]) -> bool:
+    """Whether feature `key` lies beyond its training range by more than its margin (False when either is absent)."""
+    if key not in features or key not in ranges:
+        return False
+    low, high = ranges[key]
+    slack = (SCALE_MARGIN if key == "widest_vessel_um" else MARGIN) * (high - low)
+    return features[key] < low - slack or features[key] > high + slack

@@ -15,10 +15,12 @@ preprocessing (retina.data.preparation), whose test arrays this benchmark never 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import time
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pandas as pd
@@ -37,13 +39,26 @@ from retina.data.preparation import preprocess
 from retina.evaluate.scoring import predict_split
 from retina.evaluate.statistics import last_quarter_gain
 from retina.summary import markdown_table, mean_pm
+from retina.train import augment
 from retina.train.trainer import train_scratch
 
 CANDIDATES = {  # name: (input kind, camera augmentation)
     "raw": ("raw", False), "framed": ("framed", False), "flat": ("flat", False), "clahe": ("clahe", False),
     "raw+aug": ("raw", True), "framed+aug": ("framed", True), "flat+aug": ("flat", True),
-    "clahe+aug": ("clahe", True),
+    "clahe+aug": ("clahe", True), "clahe+aug+zoom2": ("clahe", True),
 }
+ZOOMS = {"clahe+aug+zoom2": (0.5, 2.0)}  # a candidate's zoom range where it is not augment.ZOOM_RANGE
+
+
+@contextlib.contextmanager
+def zoom_range(bounds: tuple[float, float] | None) -> Iterator[None]:
+    """Camera augmentation with its zoom drawn from `bounds` (None: augment.ZOOM_RANGE) while inside."""
+    default = augment.ZOOM_RANGE
+    augment.ZOOM_RANGE = bounds or default
+    try:
+        yield
+    finally:
+        augment.ZOOM_RANGE = default
 
 
 def run_one(job: tuple[str, int, str, str, str]) -> dict:
@@ -55,7 +70,8 @@ def run_one(job: tuple[str, int, str, str, str]) -> dict:
     settings = dataclasses.replace(params.train_settings(BASELINE, params.training_seeds[0]), seed=seed)
     run = Path(out) / "runs" / f"{name}-seed{seed}"
     started = time.perf_counter()
-    trainer = train_scratch(spec, settings, Path(root), run)
+    with zoom_range(ZOOMS.get(name)):
+        trainer = train_scratch(spec, settings, Path(root), run)
     seconds = time.perf_counter() - started
     history = pd.DataFrame(trainer.history)
     device = select_device(settings.device)

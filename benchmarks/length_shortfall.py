@@ -30,12 +30,12 @@ CLASSES = ((2, 2.5), (2.5, 5), (5, 100))  # annotated calibre (2 x distance tran
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", help="a model of params.yaml (default: its predict_model)")
+    parser.add_argument("--model", help="a model of params.yaml (default: its predict.model)")
     parser.add_argument("--data", type=Path, default=Path("data/processed"))
     parser.add_argument("--predictions", type=Path, default=Path("data/predictions"))
     args = parser.parse_args()
     params = load_params()
-    name = args.model or params.predict_model
+    name = args.model or params.predict.model
     truth = load_arrays(processed_dir(args.data, NATIVE_SIZE) / "test")
     prob = np.mean([dequantise(load_array(args.predictions / f"{run_dir(name, s)}.npy"))
                     for s in params.training_seeds], axis=0)

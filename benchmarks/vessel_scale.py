@@ -96,12 +96,12 @@ def camera_set(models, spec, root: Path, reference: float, threshold: float) -> 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", help="a model of params.yaml (default: its predict_model)")
+    parser.add_argument("--model", help="a model of params.yaml (default: its predict.model)")
     parser.add_argument("--sets", nargs="+", help="names of params.yaml other_cameras (default: all but drive)")
     parser.add_argument("--data", type=Path, default=Path("data/processed"))
     args = parser.parse_args()
     params = load_params()
-    spec = model_spec(params, args.model or params.predict_model)
+    spec = model_spec(params, args.model or params.predict.model)
     device = select_device("cpu")
     models = [load_checkpoint(Path("models") / run_dir(spec.name, s) / "best.pt")[0] for s in params.training_seeds]
     start = time.perf_counter()

@@ -27,6 +27,7 @@ LOSSES = ("bce", "dice", "bce+dice")
 PRECISIONS = ("auto", "bf16", "fp32")
 OPTIMIZERS = ("adam", "adamw")
 DEVICES = ("auto", "cpu", "cuda")
+FLIPS = ("none", "left-right", "up-down", "both")  # mirror images an input may be averaged over (predict.averaging)
 EYES = 20  # distinct eyes in the training set (80 images = 20 eyes x 4 stored copies)
 SOURCE_ENV = "RETINA_DATA"
 
@@ -38,7 +39,7 @@ SCHEMA: dict[str, Any] = {  # every key params.yaml may hold; None: a leaf, a tu
     "data": ("source", "strict", "val_eyes", "split_seed"),
     **{key: None for key in MODEL_KEYS},
     "variants": None,  # {name: {activation, image_size, attention[, VARIANT_OPTIONS]}}, checked per variant
-    "predict_model": None,
+    "predict": ("model", "flips", "scales", "threshold"),
     "model": ("width", "depth", "se_reduction"),
     "train": ("default_epochs", "batch_size", "lr", "warmup", "optimizer", "weight_decay", "loss", "augment", "crop",
               "soft_masks", "val_every", "precision", "device"),
@@ -97,6 +98,16 @@ class MorphologySettings:
 
 
 @dataclass(frozen=True)
+class PredictSettings:
+    """How `retina-predict` segments a photograph by default (retina.predict.averaging)."""
+
+    model: str  # the model whose training seeds it averages
+    flips: tuple[str, ...]  # mirror images of the input averaged (names of averaging.FLIPS)
+    scales: tuple[float, ...]  # input sizes averaged, relative to the model's image_size
+    threshold: float  # probability above which a pixel is vessel
+
+
+@dataclass(frozen=True)
 class CameraSet:
     """A labelled set of photographs from another camera, scored by the cross_camera stage (never trained on)."""
 
@@ -121,7 +132,7 @@ class Params:
     bootstrap: int
     bootstrap_seed: int  # seeds the bootstrap resampling of intervals and paired tests
     morphology: MorphologySettings
-    predict_model: str
+    predict: PredictSettings
     other_cameras: dict[str, CameraSet] = field(default_factory=dict)
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
@@ -304,6 +315,24 @@ def _other_cameras(raw: dict[str, Any]) -> dict[str, CameraSet]:
     return out
 
 
+def _predict(section: dict[str, Any], models: dict[str, ModelSpec]) -> PredictSettings:
+    model = _get(section, "model", "predict.")
+    if model not in models:
+        raise ConfigError(f"params.yaml: 'predict.model' is {model!r}; models: {', '.join(models)}")
+    flips = _get(section, "flips", "predict.")
+    if not isinstance(flips, list) or not flips or any(f not in FLIPS for f in flips) or len(set(flips)) < len(flips):
+        raise ConfigError(f"params.yaml: 'predict.flips' must list distinct mirror images of {', '.join(FLIPS)}; "
+                          f"got {flips!r}")
+    scales = _get(section, "scales", "predict.")
+    if not isinstance(scales, list) or not scales or not all(
+            isinstance(x, (int, float)) and not isinstance(x, bool) and 0.25 <= x <= 4 for x in scales):
+        raise ConfigError(f"params.yaml: 'predict.scales' must list input scales between 0.25 and 4; got {scales!r}")
+    threshold = _number(_get(section, "threshold", "predict."), "predict.threshold", float)
+    if not 0 < threshold < 1:
+        raise ConfigError(f"params.yaml: 'predict.threshold' must be between 0 and 1, got {threshold}")
+    return PredictSettings(model, tuple(flips), tuple(float(x) for x in scales), threshold)
+
+
 def parse_params(raw: dict[str, Any]) -> Params:
     """Validate a params mapping; raise ConfigError naming the first bad key and what is allowed."""
     if not isinstance(raw, dict):
@@ -328,9 +357,6 @@ def parse_params(raw: dict[str, Any]) -> Params:
     if not isinstance(source, str) or not source:
         raise ConfigError("params.yaml: 'data.source' must be a non-empty string")
     check_fov_degrees(_get(mo, "fov_degrees", "morphology."), "morphology.fov_degrees")
-    predict_model = _get(raw, "predict_model", "")
-    if predict_model not in models:
-        raise ConfigError(f"params.yaml: 'predict_model' is {predict_model!r}; models: {', '.join(models)}")
     return Params(
         split_seed=_number(_get(data, "split_seed", "data."), "data.split_seed", int, positive=False),
         training_seeds=_seeds(_get(raw, "training_seeds", "")),
@@ -346,7 +372,7 @@ def parse_params(raw: dict[str, Any]) -> Params:
                                positive=False),
         morphology=MorphologySettings(*(_number(_get(mo, key, "morphology."), f"morphology.{key}", float)
                                         for key in SCHEMA["morphology"])),
-        predict_model=predict_model,
+        predict=_predict(raw["predict"], models),
         other_cameras=_other_cameras(raw),
         raw=raw,
     )

@@ -66,10 +66,11 @@ def _probabilities(prob: np.ndarray) -> np.ndarray:
     return prob
 
 
-def _operating_points(prob: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """True and false positives when thresholding at each probability level, highest first, with probabilities
-    ranked on the 16-bit grid predictions are stored on (quantise: differences below 1/65535 are ties). Counting the pixels at each level instead of sorting them makes pooled scores over hundreds of millions of
-    pixels take seconds; on probabilities already on the grid the result is that of sorting them."""
+def level_counts(prob: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """How many vessel and background pixels (truth) lie at each level of the 16-bit grid (quantise): two int64
+    arrays of PROB_SCALE + 1 counts. Counts of several images add up to their pooled counts; counting instead of
+    sorting makes pooled scores over hundreds of millions of pixels take seconds."""
+    prob, truth = _probabilities(prob), np.asarray(truth, bool).ravel()
     positives = np.zeros(PROB_SCALE + 1, np.int64)
     negatives = np.zeros(PROB_SCALE + 1, np.int64)
     for start in range(0, prob.size, _CHUNK):
@@ -77,22 +78,40 @@ def _operating_points(prob: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, 
         hit = truth[start:start + _CHUNK]
         positives += np.bincount(level[hit], minlength=PROB_SCALE + 1)
         negatives += np.bincount(level[~hit], minlength=PROB_SCALE + 1)
+    return positives, negatives
+
+
+def _operating_points(positives: np.ndarray, negatives: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """True and false positives when thresholding at each used level of level_counts, highest first."""
     used = (positives + negatives)[::-1] > 0
     return np.cumsum(positives[::-1])[used], np.cumsum(negatives[::-1])[used]
 
 
-def ranking_scores(prob: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+def counted_ranking(positives: np.ndarray, negatives: np.ndarray) -> dict[str, float]:
     """AUC-ROC (trapezoids between operating points: ties count half) and AUC-PR as average precision (precision at
-    each operating point times the recall it adds) of probabilities in [0, 1] against boolean truth, ranked on the
-    16-bit grid of stored predictions; NaN with one class."""
-    truth = np.asarray(truth, bool).ravel()
-    prob = _probabilities(prob)
-    if truth.all() or not truth.any():
+    each operating point times the recall it adds) from level_counts; NaN with one class."""
+    if not positives.any() or not negatives.any():
         return {"auc_roc": math.nan, "auc_pr": math.nan}
-    tps, fps = _operating_points(prob, truth)
+    tps, fps = _operating_points(positives, negatives)
     tpr, fpr = np.r_[0, tps / tps[-1]], np.r_[0, fps / fps[-1]]
     return {"auc_roc": float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1])) / 2),
             "auc_pr": float(np.sum(np.diff(tpr) * tps / (tps + fps)))}
+
+
+def counted_scores(positives: np.ndarray, negatives: np.ndarray, threshold: float) -> dict[str, float]:
+    """Every score of SCORES from level_counts, a pixel being vessel where its level lies above `threshold` on the
+    grid (as `prob > threshold` but for probabilities within 1/65535 of it)."""
+    above = np.arange(PROB_SCALE + 1) > threshold * PROB_SCALE
+    tp, fp = int(positives[above].sum()), int(negatives[above].sum())
+    fn, tn = int(positives.sum()) - tp, int(negatives.sum()) - fp
+    return {**threshold_scores(tp, fp, fn, tn), **counted_ranking(positives, negatives)}
+
+
+def ranking_scores(prob: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    """AUC-ROC and AUC-PR (counted_ranking) of probabilities in [0, 1] against boolean truth, ranked on the 16-bit
+    grid of stored predictions (differences below 1/65535 are ties; on probabilities already on the grid the result
+    is that of sorting them); NaN with one class."""
+    return counted_ranking(*level_counts(prob, truth))
 
 
 def all_scores(prob: np.ndarray, truth: np.ndarray, threshold: float,
@@ -108,9 +127,7 @@ def all_scores(prob: np.ndarray, truth: np.ndarray, threshold: float,
 def curves(prob: np.ndarray, truth: np.ndarray, points: int = 200) -> dict[str, np.ndarray]:
     """ROC (fpr, tpr from (0, 0) to (1, 1)) and PR (recall, precision from (0, 1)) curves through every operating
     point, each thinned to about `points` points (the first and last kept)."""
-    truth = np.asarray(truth, bool).ravel()
-    prob = _probabilities(prob)
-    tps, fps = _operating_points(prob, truth)
+    tps, fps = _operating_points(*level_counts(prob, truth))
     tpr, fpr = np.r_[0, tps / max(tps[-1], 1)], np.r_[0, fps / max(fps[-1], 1)]
     precision = np.r_[1, tps / (tps + fps)]
     keep = np.unique(np.linspace(0, len(tpr) - 1, min(len(tpr), points)).astype(int))

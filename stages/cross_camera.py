@@ -2,7 +2,7 @@
 
     python -m stages.cross_camera [--models models] [--out reports/cross_camera]
 
-Scores each model on each set at the photographs' own size inside the set's field of view, with the same metrics as
+Scores each model on each set (predict's default model as predict runs it) at the photographs' own size inside the set's field of view, with the same metrics as
 the main test set, the seed-averaged model's per-image F1 with its 95% bootstrap interval, and the set's second
 annotator as the human reference: reports/cross_camera/summary.json and, per set, reports/cross_camera/<set>/
 {summary.json, per_seed.csv, <model>/per_image.csv, annotator2/per_image.csv}. A set whose folder is missing on this
@@ -25,7 +25,7 @@ def main() -> None:
     args = parser.parse_args()
     params = load_params()
     score_sets(params.other_cameras, list(params.models), params.training_seeds, args.models, args.out,
-               params.threshold, params.bootstrap, params.bootstrap_seed, params.morphology)
+               params.threshold, params.bootstrap, params.bootstrap_seed, params.morphology, params.predict)
 
 
 if __name__ == "__main__":

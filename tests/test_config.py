@@ -31,7 +31,7 @@ def test_project_params_resolve_the_study_models_and_the_robust_one():
     assert not (base.camera_augment or se.camera_augment or params.models["silu256"].camera_augment)
     assert (robust.input, robust.camera_augment, robust.image_size) == ("clahe", True, 512)
     assert se.width == base.width and params.inputs == [(256, "raw"), (512, "clahe"), (512, "raw")]
-    assert params.predict_model == "camera_robust"
+    assert params.predict.model == "camera_robust" and 0 < params.predict.threshold < 1
 
 
 @pytest.mark.parametrize("path, value, message", [
@@ -42,7 +42,12 @@ def test_project_params_resolve_the_study_models_and_the_robust_one():
     ("variants.silu256_se.image_size", 100, "'variants.silu256_se.image_size' is 100"),
     ("variants.camera_robust.input", "hdr", "'variants.camera_robust.input' is 'hdr'; allowed: raw, framed, flat"),
     ("variants.camera_robust.camera_augment", "yes", "'variants.camera_robust.camera_augment' must be true or false"),
-    ("predict_model", "unet3000", "'predict_model' is 'unet3000'; models: baseline, silu256"),
+    ("predict.model", "unet3000", "'predict.model' is 'unet3000'; models: baseline, silu256"),
+    ("predict.flips", ["none", "sideways"], "'predict.flips' must list distinct mirror images of none, left-right"),
+    ("predict.flips", ["none", "none"], "'predict.flips' must list distinct"),
+    ("predict.scales", [1.0, 10], "'predict.scales' must list input scales between 0.25 and 4; got [1.0, 10]"),
+    ("predict.scales", [], "'predict.scales' must list input scales"),
+    ("predict.threshold", 1, "'predict.threshold' must be between 0 and 1"),
     ("train.default_epochs", 0, "'train.default_epochs' must be > 0"),
     ("train.batch_size", -2, "'train.batch_size' must be > 0"),
     ("train.lr", 0, "'train.lr' must be > 0"),

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from retina.config import CameraSet, MorphologySettings
+from retina.config import CameraSet, MorphologySettings, PredictSettings
 from retina.evaluate.cross_camera import score_cross_camera, score_sets
 from retina.evaluate.labelled_sets import is_drive, read_labelled_set
 from retina.errors import DataError
@@ -127,6 +127,22 @@ def test_stare_scored_like_the_test_set_with_the_human_reference(project, tmp_pa
     given = np.asarray(Image.open(tmp_path / "predicted" / "stare4_probability.png")).astype(float)
     assert np.abs(given - np.round((pred.probability + pred1.probability) / 2 * 255)).max() <= 1
     assert 0 < summary["models"]["silu256"]["averaged"]["f1"] < 1
+
+
+def test_predicts_default_model_is_scored_as_predict_runs_it(tmp_path):
+    data = read_labelled_set(_labelled_set(tmp_path / "set", n=2))
+    product = PredictSettings("camera_robust", ("none", "left-right"), (0.5, 1.0), 0.3)
+    summary = score_cross_camera(["baseline", "camera_robust"], (0,), ROOT / "models", data, tmp_path / "out", 0.5, 10,
+                                 0, HOW, product)
+    robust, base = summary["models"]["camera_robust"], summary["models"]["baseline"]
+    assert robust["averaging"] == {"flips": ["none", "left-right"], "scales": [0.5, 1.0]} and robust["threshold"] == 0.3
+    assert base["averaging"] == {"flips": ["none"], "scales": [1.0]} and base["threshold"] == 0.5
+    model, spec, _ = load_checkpoint(ROOT / "models" / "camera_robust" / "seed0" / "best.pt")
+    pred = predict_photograph([model], spec, data.images[1], 0.3, flips=product.flips, sides=(256, 512))
+    per_image = pd.read_csv(tmp_path / "out" / "camera_robust" / "per_image.csv", index_col="image")
+    fov = data.fov[1] if data.fov is not None else pred.fov
+    assert per_image.loc[data.names[1], "f1"] == pytest.approx(all_scores(pred.probability, data.reference[1], 0.3,
+                                                                          fov)["f1"], abs=1e-6)
 
 
 def test_drive_in_its_own_layout_is_its_test_set_at_565x584_in_the_official_fov():

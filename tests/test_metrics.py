@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from retina import metrics
-from retina.metrics import (all_scores, bootstrap_ci, confusion, curves, dequantise, paired_comparison, quantise,
-                            ranking_scores, threshold_scores)
+from retina.metrics import (all_scores, bootstrap_ci, confusion, counted_scores, curves, dequantise, level_counts,
+                            paired_comparison, quantise, ranking_scores, threshold_scores)
 
 TRUTH = np.array([[1, 1, 0, 0], [1, 0, 0, 0]], bool)
 PROB = np.array([[0.9, 0.4, 0.6, 0.1], [0.8, 0.2, 0.3, 0.05]])
@@ -169,3 +169,20 @@ def test_paired_comparison_drops_nan_pairs_everywhere():
     assert c["ci_low"] == pytest.approx(0.1) and c["ci_high"] == pytest.approx(0.1)
     empty = paired_comparison(series([np.nan]), series([0.5]), 100, seed=0)
     assert empty["n"] == 0 and math.isnan(empty["mean_diff"]) and math.isnan(empty["p_wilcoxon"])
+
+
+def test_counted_scores_pool_images_as_their_concatenation():
+    rng = np.random.default_rng(3)
+    probs = [dequantise(quantise(rng.random(n))) for n in (500, 800)]
+    truths = [rng.random(n) < 0.2 + 0.6 * p for n, p in zip((500, 800), probs)]
+    counts = [level_counts(p, t) for p, t in zip(probs, truths)]
+    pooled = counted_scores(counts[0][0] + counts[1][0], counts[0][1] + counts[1][1], 0.42)
+    whole = all_scores(np.concatenate(probs), np.concatenate(truths), 0.42)
+    assert pooled == pytest.approx(whole, nan_ok=True)
+    assert 0.5 < pooled["auc_roc"] < 1 and 0 < pooled["f1"] < 1
+
+
+def test_counted_scores_with_one_class_have_no_ranking():
+    positives, negatives = level_counts(np.array([0.2, 0.9]), np.array([False, False]))
+    scores = counted_scores(positives, negatives, 0.5)
+    assert math.isnan(scores["auc_roc"]) and scores["specificity"] == 0.5 and scores["f1"] == 0.0

@@ -66,6 +66,17 @@ def test_predict_averages_the_seeds_probabilities(checkpoint, photo, tmp_path):
     assert np.abs(maps["mean"] - (maps["a"] + maps["b"]) / 2).max() <= 1  # 8-bit rounding
 
 
+def test_predict_averages_mirror_images_and_input_sizes_when_asked(photo, tmp_path):
+    trained = ROOT / "models" / "camera_robust" / "seed0" / "best.pt"  # an untrained net's output is nearly flat
+    [plain] = predict_files([photo], [trained], tmp_path / "a", threshold=0.5)
+    [averaged] = predict_files([photo], [trained], tmp_path / "b", threshold=0.4, flips=("none", "left-right"),
+                               scales=(0.5, 1.0))
+    assert plain["averaging"] == {"flips": ["none"], "scales": [1.0], "input_sides": [512]}
+    assert averaged["averaging"]["input_sides"] == [256, 512] and averaged["threshold"] == 0.4
+    maps = [np.asarray(Image.open(tmp_path / k / "eye_probability.png")).astype(float) for k in ("a", "b")]
+    assert np.abs(maps[0] - maps[1]).max() > 5 and maps[1].shape == (300, 317)
+
+
 def test_checkpoints_of_different_models_are_not_averaged(checkpoint, photo, tmp_path):
     spec = ModelSpec("other", "relu", 64, "none", width=4, depth=2, se_reduction=2)
     other = tmp_path / "models" / "other" / "best.pt"

@@ -2,9 +2,11 @@
 
     retina-predict IMAGE [IMAGE ...] [--model NAME] --out predictions/
 
-The model is params.yaml's `predict_model` (camera_robust: the one that travels best to other cameras) unless
+The model is params.yaml's `predict.model` (camera_robust: the one that travels best to other cameras) unless
 --model names another; its probability is the mean over the training seeds of params.yaml (a seed-to-seed lottery
-otherwise: on STARE one seed over-segments), or one seed's with --seed.
+otherwise: on STARE one seed over-segments), or one seed's with --seed, and over the mirror images and input scales
+of `predict.flips` and `predict.scales`; a pixel is vessel above `predict.threshold` (all chosen across cameras:
+reports/product_model.md).
 
 For each IMAGE writes, at the photograph's own size: <name>_probability.png (grey, 0-255), <name>_vessels.png
 (binary), <name>_overlay.png (vessels in green on the photograph), <name>_measures.json (the vessel tree: length,
@@ -33,7 +35,7 @@ from retina.predict.predict import predict_files
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("images", nargs="+", type=Path)
-    parser.add_argument("--model", help="a model named in params.yaml (default: its predict_model)")
+    parser.add_argument("--model", help="a model named in params.yaml (default: its predict.model)")
     parser.add_argument("--seed", type=int,
                         help="one training seed's model (default: the mean of all seeds in params.yaml)")
     parser.add_argument("--models", type=Path, default=Path("models"), help="folder of trained models")
@@ -47,13 +49,14 @@ def main() -> None:
                         help="the training photographs' ranges (stage photo_ranges)")
     args = parser.parse_args()
     params = load_params()
-    spec = model_spec(params, args.model or params.predict_model)
+    spec = model_spec(params, args.model or params.predict.model)
     seeds = params.training_seeds if args.seed is None else (args.seed,)
     ranges = json.loads(args.ranges.read_text()) if args.ranges.is_file() else None
     checkpoints = [args.models / run_dir(spec.name, seed) / "best.pt" for seed in seeds]
-    predict_files(args.images, checkpoints, args.out, params.threshold, params.morphology.spur_ratio,
+    how = params.predict
+    predict_files(args.images, checkpoints, args.out, how.threshold, params.morphology.spur_ratio,
                   args.um_per_pixel, ranges, args.fov_degrees or params.morphology.fov_degrees,
-                  params.morphology.um_per_degree, params.morphology.measure_fov_px)
+                  params.morphology.um_per_degree, params.morphology.measure_fov_px, how.flips, how.scales)
 
 
 def cli() -> None:

@@ -2,7 +2,9 @@
 each photograph at its own size, inside the set's own field-of-view masks where it has them (else the field of view
 found from the photograph). The sets are params.yaml's `other_cameras` (retina.evaluate.labelled_sets reads them).
 Each photograph goes through predict's own path, as a user's would: the field of view found from the photograph
-frames the model's input, and the prediction is mapped back (zero outside that field of view). The total vessel
+frames the model's input, and the prediction is mapped back (zero outside that field of view). Predict's default
+model is scored as predict runs it (params.yaml `predict`: its test-time averaging and threshold); the others with a
+single pass at evaluate.threshold. The total vessel
 length of the thresholded seed-averaged probabilities, measured as predict measures it, is compared with the
 annotation's, measured at the annotation's own resolution: what a user measuring vessels gets.
 """
@@ -17,13 +19,14 @@ import numpy as np
 import pandas as pd
 
 from retina.atomic import atomic_path
-from retina.config import CameraSet, MorphologySettings, run_dir
+from retina.config import CameraSet, MorphologySettings, PredictSettings, run_dir
 from retina.data.drive import ANNOTATOR2
 from retina.data.model_input import photograph_fov
 from retina.evaluate.labelled_sets import LabelledSet, is_drive, read_labelled_set
 from retina.evaluate.runs import over_seeds, score_runs, seed_average
 from retina.measure.morphology import vessel_measures
 from retina.metrics import all_scores, bootstrap_ci
+from retina.predict.averaging import input_sides
 from retina.predict.predict import predict_photograph
 from retina.train.checkpoint import load_checkpoint
 
@@ -48,8 +51,10 @@ def _lengths(masks: list[np.ndarray], fovs: list[np.ndarray], how: MorphologySet
 
 
 def score_cross_camera(models: list[str], seeds: tuple[int, ...], model_root: Path, data: LabelledSet, out: Path,
-                       threshold: float, resamples: int, seed: int, how: MorphologySettings) -> dict:
-    """Score every (model, seed) and each model's seed-averaged probabilities on the set, and the second annotator;
+                       threshold: float, resamples: int, seed: int, how: MorphologySettings,
+                       product: PredictSettings | None = None) -> dict:
+    """Score every (model, seed) and each model's seed-averaged probabilities on the set (`product.model` with its
+    averaging and threshold, the others with a single pass at `threshold`), and the second annotator;
     measure the total vessel length of the seed-averaged masks (as predict measures it) and of the annotations (at
     their own resolution); write per_seed.csv, <model>/per_image.csv, annotator2/per_image.csv and summary.json to
     `out` (replaced whole only on success); return the summary."""
@@ -62,26 +67,35 @@ def score_cross_camera(models: list[str], seeds: tuple[int, ...], model_root: Pa
     truth_length = _lengths(data.reference, fovs, how, math.inf)
     summary["annotation_length"] = float(sum(truth_length))
 
+    def run_as(name: str) -> tuple[tuple[str, ...], tuple[float, ...], float]:
+        if product is not None and name == product.model:
+            return product.flips, product.scales, product.threshold
+        return ("none",), (1.0,), threshold
+
     def predict(name: str, run_seed: int) -> tuple[list[np.ndarray], dict]:
         model, spec, _ = load_checkpoint(model_root / run_dir(name, run_seed) / "best.pt")
-        return [predict_photograph([model], spec, image, threshold, fov=fov).probability
+        flips, scales, cut = run_as(name)
+        sides = input_sides(spec.image_size, scales, 2 ** spec.depth)
+        return [predict_photograph([model], spec, image, cut, fov=fov, flips=flips, sides=sides).probability
                 for image, fov in zip(data.images, found)], {}
 
     rows = []
     with atomic_path(out) as tmp:
-        for runs in score_runs(models, seeds, predict, lambda probs: _scores(probs, data, fovs, threshold)):
-            name = runs[0].model
+        for name in models:
+            flips, scales, cut = run_as(name)
+            [runs] = score_runs([name], seeds, predict, lambda probs: _scores(probs, data, fovs, cut))
             for run in runs:
                 rows.append({"model": name, "seed": run.seed, **run.pooled})
                 log.info("%s seed %d on %s: F1 (FOV) %.4f, AUC-ROC %.4f", name, run.seed, data.root.name,
                          run.pooled["f1"], run.pooled["auc_roc"])
             probs = seed_average(runs)
-            per_image, averaged = _scores(probs, data, fovs, threshold)
-            per_image["length"] = _lengths([p > threshold for p in probs], fovs, how, how.measure_fov_px)
+            per_image, averaged = _scores(probs, data, fovs, cut)
+            per_image["length"] = _lengths([p > cut for p in probs], fovs, how, how.measure_fov_px)
             per_image["annotation_length"] = truth_length
             (tmp / name).mkdir(parents=True)
             per_image.to_csv(tmp / name / "per_image.csv", float_format="%.6f")
             summary["models"][name] = {
+                "averaging": {"flips": list(flips), "scales": list(scales)}, "threshold": cut,
                 **over_seeds(pd.DataFrame([r for r in rows if r["model"] == name]), CAMERA_SCORES, ("f1", "auc_roc")),
                 "averaged": {k: float(averaged[k]) for k in CAMERA_SCORES},  # what predict gives
                 "length_ratio": float(per_image["length"].sum() / sum(truth_length)),
@@ -106,7 +120,8 @@ def score_cross_camera(models: list[str], seeds: tuple[int, ...], model_root: Pa
 
 
 def score_sets(sets: dict[str, CameraSet], models: list[str], seeds: tuple[int, ...], model_root: Path, out: Path,
-               threshold: float, resamples: int, seed: int, how: MorphologySettings) -> dict:
+               threshold: float, resamples: int, seed: int, how: MorphologySettings,
+               product: PredictSettings | None = None) -> dict:
     """Score every set of `sets` (out/<name>/, see score_cross_camera) and write out/summary.json: each set's summary
     with its field of view in degrees and layout, or where it was looked for when its folder is missing."""
     summary: dict = {"sets": {}}
@@ -116,7 +131,7 @@ def score_sets(sets: dict[str, CameraSet], models: list[str], seeds: tuple[int, 
             summary["sets"][name] = {"missing": str(camera.path), "fov_degrees": camera.fov_degrees}
             continue
         scored = score_cross_camera(models, seeds, model_root, read_labelled_set(camera.path), out / name, threshold,
-                                    resamples, seed, how)
+                                    resamples, seed, how, product)
         summary["sets"][name] = {**scored, "fov_degrees": camera.fov_degrees,
                                  "layout": "drive" if is_drive(camera.path) else "images/labels"}
     with atomic_path(out / "summary.json") as tmp:

@@ -15,13 +15,13 @@ from retina.atomic import save_png, write_text
 from retina.config import ModelSpec
 from retina.errors import ConfigError
 from retina.data.images import read_photograph
-from retina.train.batched_prediction import predict_proba
 from retina.train.checkpoint import load_checkpoint
 from retina.train.model import UNet
 from retina.data.model_input import model_input, photograph_fov, to_photograph
 from retina.measure.morphology import (MEASURE_FOV_PX, SPUR_RATIO, UM_PER_DEGREE, UNITS, fov_diameter,
                                       um_per_pixel_from_fov, vessel_measures)
 from retina.measure.vessel_scale import widest_calibre
+from retina.predict.averaging import input_sides, merge_sizes, segment_input
 from retina.predict.quality import beyond_range, photo_features, quality_flags
 
 log = logging.getLogger("predict")
@@ -37,14 +37,18 @@ class Prediction:
 
 
 def predict_photograph(models: list[UNet], spec: ModelSpec, image: np.ndarray, threshold: float,
-                       device: torch.device = torch.device("cpu"), fov: np.ndarray | None = None) -> Prediction:
-    """Turn the photograph into the input of `spec` once, predict with each of `models` (one model's training seeds;
-    their probabilities are averaged), map back to the photograph and keep its field of view (`fov`, bool, when
-    already found by photograph_fov; found here otherwise)."""
+                       device: torch.device = torch.device("cpu"), fov: np.ndarray | None = None,
+                       flips: tuple[str, ...] = ("none",), sides: tuple[int, ...] = ()) -> Prediction:
+    """Turn the photograph into the input of `spec` (at each of `sides`, default its image_size), predict with each
+    of `models` (one model's training seeds) on each mirror image `flips` (retina.predict.averaging), average the
+    probabilities, map them back to the photograph and keep its field of view (`fov`, bool, when already found by
+    photograph_fov; found here otherwise)."""
     fov = photograph_fov(image) if fov is None else fov
-    small, box = model_input(image, fov, spec.input, spec.image_size)
-    mean = np.mean([predict_proba(model, small[None], device, bf16=False)[0] for model in models], axis=0)
-    prob = np.where(fov, to_photograph(mean, box, image.shape[:2]), 0).astype(np.float32)
+    maps = []
+    for side in sides or (spec.image_size,):
+        small, box = model_input(image, fov, spec.input, side)
+        maps.append(segment_input(models, small, device, flips))
+    prob = np.where(fov, to_photograph(merge_sizes(maps), box, image.shape[:2]), 0).astype(np.float32)
     return Prediction(prob, prob > threshold, fov)
 
 
@@ -72,9 +76,11 @@ def pixel_scale(fov: np.ndarray, um_per_pixel: float | None, fov_degrees: float 
 def predict_files(images: list[Path], checkpoints: list[Path], out: Path, threshold: float,
                   spur_ratio: float = SPUR_RATIO, um_per_pixel: float | None = None,
                   ranges: dict[str, list[float]] | None = None, fov_degrees: float | None = None,
-                  um_per_degree: float = UM_PER_DEGREE, measure_fov_px: float = MEASURE_FOV_PX) -> list[dict]:
+                  um_per_degree: float = UM_PER_DEGREE, measure_fov_px: float = MEASURE_FOV_PX,
+                  flips: tuple[str, ...] = ("none",), scales: tuple[float, ...] = (1.0,)) -> list[dict]:
     """Predict each image with the mean probability of the checkpoints (one model's training seeds; all images are
-    read and checked before anything is written); return their measures (also in micrometres given the
+    read and checked before anything is written) over the mirror images `flips` and input `scales`
+    (retina.predict.averaging); return their measures (also in micrometres given the
     photographs' pixel size, or the camera's field of view: pixel_scale; taken at about `measure_fov_px` across the
     field of view when it is much wider) and, given the training ranges, the
     reasons to doubt each."""
@@ -84,10 +90,12 @@ def predict_files(images: list[Path], checkpoints: list[Path], out: Path, thresh
     if any(other.name != spec.name for _, other, _ in loaded):
         raise ConfigError(f"{', '.join(map(str, checkpoints))}: checkpoints of different models cannot be averaged")
     seeds = [info.get("seed") for _, _, info in loaded]
+    sides = input_sides(spec.image_size, scales, 2 ** spec.depth)
+    averaging = {"flips": list(flips), "scales": list(scales), "input_sides": list(sides)}
     results = []
     for path, photo in photos:
         start = time.perf_counter()
-        pred = predict_photograph([model for model, _, _ in loaded], spec, photo, threshold)
+        pred = predict_photograph([model for model, _, _ in loaded], spec, photo, threshold, flips=flips, sides=sides)
         seconds = time.perf_counter() - start
         stem = out / path.stem
         for suffix, image in [("probability", np.round(pred.probability * 255).astype(np.uint8)),
@@ -109,7 +117,8 @@ def predict_files(images: list[Path], checkpoints: list[Path], out: Path, thresh
         scale["trusted"] = not beyond_range("widest_vessel_um", features, ranges) if checked else None
         for flag in flags:
             log.warning("%s: %s", path, flag)
-        measures = {"image": str(path), "model": spec.name, "seeds": seeds, "size": list(photo.shape[:2]), "units": UNITS,
+        measures = {"image": str(path), "model": spec.name, "seeds": seeds, "averaging": averaging,
+                    "threshold": threshold, "size": list(photo.shape[:2]), "units": UNITS,
                     "seconds": round(seconds, 3), "scale": scale, "quality": {"flags": flags, "features": features},
                     **{k: None if math.isnan(v) else v for k, v in tree.summary.items()}}
         write_text(Path(f"{stem}_measures.json"), json.dumps(measures, indent=1) + "\n")

@@ -153,7 +153,8 @@ def cross_camera_section(params: Params, res: Results, scores: pd.DataFrame) -> 
         "own path (the field of view found from the photograph frames the model's input; the prediction is mapped "
         "back) and scored at its own size inside the set's field-of-view masks (the found one where the set has "
         "none) against its first annotator, "
-        f"threshold {params.threshold}. Scores pool the pixels of all photographs: of the seed-averaged "
+        f"threshold {params.threshold} (predict's default model `{params.predict.model}` as predict runs it: see "
+        "below). Scores pool the pixels of all photographs: of the seed-averaged "
         "probabilities (what predict gives), and one seed at a time (mean ± sd); then the per-image F1 of the "
         "seed-averaged probabilities with its 95% bootstrap interval; and the total vessel length of its mask, "
         "measured as predict measures it, over the annotation's (measured at the annotation's own resolution): "
@@ -170,25 +171,35 @@ def cross_camera_section(params: Params, res: Results, scores: pd.DataFrame) -> 
 CAMERA_GOAL = {"f1": 0.72, "auc_roc": 0.95, "drive_f1_gap": 0.005}
 
 
+def _averaging(m: dict) -> str:
+    """How a cross-camera entry was predicted, when more than a single pass at 0.5: ', over ... (threshold t)'."""
+    how = m.get("averaging", {"flips": ["none"], "scales": [1.0]})
+    parts = ([f"mirror images ({', '.join(how['flips'])})"] if how["flips"] != ["none"] else []) + \
+        ([f"input scales {', '.join(f'{x:g}' for x in how['scales'])}"] if how["scales"] != [1.0] else [])
+    over = f" over {' and '.join(parts)}" if parts else ""
+    return f"{over}, threshold {m.get('threshold', 0.5):g} (chosen across cameras: [product_model.md](product_model.md))"
+
+
 def predict_default(params: Params, set_name: str, summary: dict, drive: dict) -> list[str]:
     """Which model predict uses, why, and whether it meets CAMERA_GOAL on the set it was chosen on and on DRIVE."""
-    name, spec = params.predict_model, params.models[params.predict_model]
+    name, spec = params.predict.model, params.models[params.predict.model]
     study = [m for m, s in params.models.items() if s.input == "raw" and not s.camera_augment and m in drive]
     if name not in summary["models"] or name not in drive or not study:
-        return [f"`retina-predict` uses `{name}` (params.yaml `predict_model`); not scored here.", ""]
+        return [f"`retina-predict` uses `{name}` (params.yaml `predict.model`); not scored here.", ""]
     m, best = summary["models"][name], max(study, key=lambda k: drive[k]["fov_f1"])
     gap = drive[best]["fov_f1"] - drive[name]["fov_f1"]
     given = m["averaged"]
     checks = {f"F1 >= {CAMERA_GOAL['f1']} here": given["f1"] >= CAMERA_GOAL["f1"],
               f"AUC-ROC >= {CAMERA_GOAL['auc_roc']} here": given["auc_roc"] >= CAMERA_GOAL["auc_roc"],
               f"DRIVE F1 within {CAMERA_GOAL['drive_f1_gap']} of the best study model": gap <= CAMERA_GOAL["drive_f1_gap"]}
-    return [f"**Which model predict uses.** `retina-predict` uses `{name}` (params.yaml `predict_model`: "
+    return [f"**Which model predict uses.** `retina-predict` uses `{name}` (params.yaml `predict.model`: "
             f"{spec.activation}, {spec.image_size}x{spec.image_size}, input `{spec.input}`, camera augmentation "
             f"{'on' if spec.camera_augment else 'off'}), chosen on the validation eyes and `{set_name}` as the one "
             "that travels best ([camera_robust.md](camera_robust.md)), and averages the probabilities of its "
-            f"{m['seeds']} seeds. What it gives on `{set_name}`: F1 {_fmt(given['f1'])} and AUC-ROC {_fmt(given['auc_roc'])} "
+            f"{m['seeds']} seeds{_averaging(m)}. What it gives on `{set_name}`: F1 {_fmt(given['f1'])} and AUC-ROC {_fmt(given['auc_roc'])} "
             f"(pooled over the photographs; one seed at a time: F1 {format_pm(m['f1'], m['f1_sd'])}, AUC-ROC "
-            f"{format_pm(m['auc_roc'], m['auc_roc_sd'])}); on DRIVE F1 {_fmt(drive[name]['fov_f1'])} against "
+            f"{format_pm(m['auc_roc'], m['auc_roc_sd'])}); on DRIVE's 512x512 test view (one pass, as evaluate scores "
+            f"every model) F1 {_fmt(drive[name]['fov_f1'])} against "
             f"{_fmt(drive[best]['fov_f1'])} for the best study model ({best}): {-gap:+.4f}. Its criteria: F1 >= "
             f"{CAMERA_GOAL['f1']} and AUC-ROC >= {CAMERA_GOAL['auc_roc']} on another camera, and DRIVE F1 within "
             f"{CAMERA_GOAL['drive_f1_gap']} of the best study model; here "

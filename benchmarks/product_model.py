@@ -56,16 +56,19 @@ RULE = ("among the candidates whose validation F1 is at most 0.005 below the bas
         "0.5), the best mean F1 over STARE, DR HAGIS and LES-AV")
 
 
-def _sets(params) -> dict[str, tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]]:
-    """name: (photographs, references, scoring FOVs): the validation eyes first, then the other-camera sets."""
+def _sets(params) -> dict[str, tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], list[np.ndarray]]]:
+    """name: (photographs, references, scoring FOVs, the FOVs predict finds): the validation eyes first, then the
+    other-camera sets. Each photograph's FOV is found once here, not once per model."""
     val = load_arrays(processed_dir(Path("data/processed"), NATIVE_SIZE) / "val")
-    sets = {"val": (list(val.images), [m.astype(bool) for m in val.masks], [f.astype(bool) for f in val.fov])}
+    images = list(val.images)
+    sets = {"val": (images, [m.astype(bool) for m in val.masks], [f.astype(bool) for f in val.fov],
+                    [photograph_fov(im) for im in images])}
     for name, camera in params.other_cameras.items():
         if is_drive(camera.path) or not camera.path.is_dir():
             continue  # DRIVE's own folder holds the test set: never chosen on
         data = read_labelled_set(camera.path)
-        fovs = data.fov if data.fov is not None else [photograph_fov(im) for im in data.images]
-        sets[name] = (data.images, data.reference, fovs)
+        found = [photograph_fov(im) for im in data.images]
+        sets[name] = (data.images, data.reference, data.fov if data.fov is not None else found, found)
     return sets
 
 
@@ -76,10 +79,9 @@ def score_model(name: str, checkpoints: list[Path], sets: dict, averagings: dict
     models, spec = [m for m, _, _ in loaded], loaded[0][1]
     counts: dict = {}
     seconds: dict = defaultdict(float)
-    for set_name, (images, truths, score_fovs) in sets.items():
+    for set_name, (images, truths, score_fovs, found) in sets.items():
         started = time.perf_counter()
-        for image, truth, score_fov in zip(images, truths, score_fovs):
-            fov = photograph_fov(image)
+        for image, truth, score_fov, fov in zip(images, truths, score_fovs, found):
             maps, cost = {}, {}
             for side in sorted({s for _, scales in averagings.values()
                                 for s in input_sides(spec.image_size, scales, 2 ** spec.depth)}):

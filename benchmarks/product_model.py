@@ -33,20 +33,20 @@ from benchmarks.grid import dispatch
 from retina.config import BASELINE, load_params, run_dir
 from retina.data.arrays import load_arrays, processed_dir
 from retina.data.dataset import NATIVE_SIZE
-from retina.data.model_input import model_input, photograph_fov, to_photograph
+from retina.data.model_input import model_input, photograph_fov
 from retina.evaluate.labelled_sets import is_drive, read_labelled_set
 from retina.machine import describe
 from retina.metrics import counted_scores, level_counts
-from retina.predict.averaging import FLIPS, input_sides, merge_sizes, segment_input
+from retina.predict.averaging import FLIPS, NO_FLIPS, ONE_SCALE, input_sides, on_photograph, segment_input
 from retina.summary import markdown_table
 from retina.train.checkpoint import load_checkpoint
 
 AVERAGING = {  # name: (mirror images, input scales relative to the model's image_size)
-    "single": (("none",), (1.0,)),
-    "flips": (tuple(FLIPS), (1.0,)),
-    "scales": (("none",), (0.8, 1.0, 1.25)),  # the camera augmentation's zoom range
+    "single": (NO_FLIPS, ONE_SCALE),
+    "flips": (tuple(FLIPS), ONE_SCALE),
+    "scales": (NO_FLIPS, (0.8, 1.0, 1.25)),  # the camera augmentation's zoom range
     "flips+scales": (tuple(FLIPS), (0.8, 1.0, 1.25)),
-    "wide scales": (("none",), (0.67, 1.0, 1.5)),  # 30-degree to 45-degree cameras and beyond
+    "wide scales": (NO_FLIPS, (0.67, 1.0, 1.5)),  # 30-degree to 45-degree cameras and beyond
     "flips+wide scales": (tuple(FLIPS), (0.67, 1.0, 1.5)),
 }
 THRESHOLDS = np.round(np.arange(0.30, 0.7001, 0.01), 2)  # where the validation threshold is searched
@@ -94,8 +94,7 @@ def score_model(name: str, checkpoints: list[Path], sets: dict, averagings: dict
             for avg, (flips, scales) in averagings.items():
                 tick = time.perf_counter()
                 sides = input_sides(spec.image_size, scales, 2 ** spec.depth)
-                merged = merge_sizes([np.mean([maps[s, f] for f in flips], axis=0) for s in sides])
-                prob = np.where(fov, to_photograph(merged, box, image.shape[:2]), 0).astype(np.float32)
+                prob = on_photograph([np.mean([maps[s, f] for f in flips], axis=0) for s in sides], box, fov)
                 pos, neg = level_counts(prob[score_fov], truth[score_fov])
                 old = counts.get((avg, set_name))
                 counts[avg, set_name] = (pos, neg) if old is None else (old[0] + pos, old[1] + neg)

@@ -138,7 +138,7 @@ def test_predicts_default_model_is_scored_as_predict_runs_it(tmp_path):
     assert robust["averaging"] == {"flips": ["none", "left-right"], "scales": [0.5, 1.0]} and robust["threshold"] == 0.3
     assert base["averaging"] == {"flips": ["none"], "scales": [1.0]} and base["threshold"] == 0.5
     model, spec, _ = load_checkpoint(ROOT / "models" / "camera_robust" / "seed0" / "best.pt")
-    pred = predict_photograph([model], spec, data.images[1], 0.3, flips=product.flips, sides=(256, 512))
+    pred = predict_photograph([model], spec, data.images[1], 0.3, flips=product.flips, scales=product.scales)
     per_image = pd.read_csv(tmp_path / "out" / "camera_robust" / "per_image.csv", index_col="image")
     fov = data.fov[1] if data.fov is not None else pred.fov
     assert per_image.loc[data.names[1], "f1"] == pytest.approx(all_scores(pred.probability, data.reference[1], 0.3,

@@ -26,7 +26,7 @@ from retina.evaluate.labelled_sets import LabelledSet, is_drive, read_labelled_s
 from retina.evaluate.runs import over_seeds, score_runs, seed_average
 from retina.measure.morphology import vessel_measures
 from retina.metrics import all_scores, bootstrap_ci
-from retina.predict.averaging import input_sides
+from retina.predict.averaging import NO_FLIPS, ONE_SCALE
 from retina.predict.predict import predict_photograph
 from retina.train.checkpoint import load_checkpoint
 
@@ -70,13 +70,12 @@ def score_cross_camera(models: list[str], seeds: tuple[int, ...], model_root: Pa
     def run_as(name: str) -> tuple[tuple[str, ...], tuple[float, ...], float]:
         if product is not None and name == product.model:
             return product.flips, product.scales, product.threshold
-        return ("none",), (1.0,), threshold
+        return NO_FLIPS, ONE_SCALE, threshold
 
     def predict(name: str, run_seed: int) -> tuple[list[np.ndarray], dict]:
         model, spec, _ = load_checkpoint(model_root / run_dir(name, run_seed) / "best.pt")
         flips, scales, cut = run_as(name)
-        sides = input_sides(spec.image_size, scales, 2 ** spec.depth)
-        return [predict_photograph([model], spec, image, cut, fov=fov, flips=flips, sides=sides).probability
+        return [predict_photograph([model], spec, image, cut, fov=fov, flips=flips, scales=scales).probability
                 for image, fov in zip(data.images, found)], {}
 
     rows = []

@@ -17,11 +17,11 @@ from retina.errors import ConfigError
 from retina.data.images import read_photograph
 from retina.train.checkpoint import load_checkpoint
 from retina.train.model import UNet
-from retina.data.model_input import model_input, photograph_fov, to_photograph
+from retina.data.model_input import model_input, photograph_fov
 from retina.measure.morphology import (MEASURE_FOV_PX, SPUR_RATIO, UM_PER_DEGREE, UNITS, fov_diameter,
                                       um_per_pixel_from_fov, vessel_measures)
 from retina.measure.vessel_scale import widest_calibre
-from retina.predict.averaging import input_sides, merge_sizes, segment_input
+from retina.predict.averaging import NO_FLIPS, ONE_SCALE, input_sides, on_photograph, segment_input
 from retina.predict.quality import beyond_range, photo_features, quality_flags
 
 log = logging.getLogger("predict")
@@ -38,17 +38,17 @@ class Prediction:
 
 def predict_photograph(models: list[UNet], spec: ModelSpec, image: np.ndarray, threshold: float,
                        device: torch.device = torch.device("cpu"), fov: np.ndarray | None = None,
-                       flips: tuple[str, ...] = ("none",), sides: tuple[int, ...] = ()) -> Prediction:
-    """Turn the photograph into the input of `spec` (at each of `sides`, default its image_size), predict with each
-    of `models` (one model's training seeds) on each mirror image `flips` (retina.predict.averaging), average the
-    probabilities, map them back to the photograph and keep its field of view (`fov`, bool, when already found by
-    photograph_fov; found here otherwise)."""
+                       flips: tuple[str, ...] = NO_FLIPS, scales: tuple[float, ...] = ONE_SCALE) -> Prediction:
+    """Turn the photograph into the input of `spec` at each of `scales` of its image_size (input_sides), predict
+    with each of `models` (one model's training seeds) on each mirror image `flips` (retina.predict.averaging),
+    average the probabilities, map them back to the photograph and keep its field of view (`fov`, bool, when
+    already found by photograph_fov; found here otherwise)."""
     fov = photograph_fov(image) if fov is None else fov
     maps = []
-    for side in sides or (spec.image_size,):
+    for side in input_sides(spec.image_size, scales, 2 ** spec.depth):
         small, box = model_input(image, fov, spec.input, side)
         maps.append(segment_input(models, small, device, flips))
-    prob = np.where(fov, to_photograph(merge_sizes(maps), box, image.shape[:2]), 0).astype(np.float32)
+    prob = on_photograph(maps, box, fov)
     return Prediction(prob, prob > threshold, fov)
 
 
@@ -77,13 +77,12 @@ def predict_files(images: list[Path], checkpoints: list[Path], out: Path, thresh
                   spur_ratio: float = SPUR_RATIO, um_per_pixel: float | None = None,
                   ranges: dict[str, list[float]] | None = None, fov_degrees: float | None = None,
                   um_per_degree: float = UM_PER_DEGREE, measure_fov_px: float = MEASURE_FOV_PX,
-                  flips: tuple[str, ...] = ("none",), scales: tuple[float, ...] = (1.0,)) -> list[dict]:
+                  flips: tuple[str, ...] = NO_FLIPS, scales: tuple[float, ...] = ONE_SCALE) -> list[dict]:
     """Predict each image with the mean probability of the checkpoints (one model's training seeds; all images are
     read and checked before anything is written) over the mirror images `flips` and input `scales`
     (retina.predict.averaging); return their measures (also in micrometres given the
     photographs' pixel size, or the camera's field of view: pixel_scale; taken at about `measure_fov_px` across the
-    field of view when it is much wider) and, given the training ranges, the
-    reasons to doubt each."""
+    field of view when it is much wider) and, given the training ranges, the reasons to doubt each."""
     photos = [(path, read_photograph(path)) for path in images]
     loaded = [load_checkpoint(path) for path in checkpoints]
     spec = loaded[0][1]
@@ -95,7 +94,7 @@ def predict_files(images: list[Path], checkpoints: list[Path], out: Path, thresh
     results = []
     for path, photo in photos:
         start = time.perf_counter()
-        pred = predict_photograph([model for model, _, _ in loaded], spec, photo, threshold, flips=flips, sides=sides)
+        pred = predict_photograph([model for model, _, _ in loaded], spec, photo, threshold, flips=flips, scales=scales)
         seconds = time.perf_counter() - start
         stem = out / path.stem
         for suffix, image in [("probability", np.round(pred.probability * 255).astype(np.uint8)),

@@ -90,3 +90,38 @@ def write_labelled_set(root: Path, n: int = 3, size: int = 96) -> Path:
             (root / folder).mkdir(parents=True, exist_ok=True)
             Image.fromarray(array).save(root / folder / f"im{k}.png")
     return root
+
+
+def disc_photograph(height: int = 300, centre: tuple[float, float] = (0.5, 0.25), disc: float = 0.14,
+                    lesion: tuple[float, float] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A fundus photograph (uint8 RGB, `height` x 1.25 `height`) with a known optic disc: a bright round patch of
+    `disc` x the field of view's diameter, at `centre` (row, col as shares of the field's diameter from its top-left),
+    with a brighter cup, illumination falling off to the rim, and eight vessels radiating from the disc; `lesion`: a
+    brighter patch as large as the disc, where no vessel converges. Returns the photograph, its field of view and its
+    vessels ((H,W) bool each)."""
+    width = round(height * 1.25)
+    yy, xx = np.mgrid[:height, :width].astype(np.float64)
+    radius = 0.46 * height
+    cy, cx = height / 2, width / 2
+    fov = np.hypot(yy - cy, xx - cx) <= radius
+    top, left = cy - radius, cx - radius
+    dy, dx = top + centre[0] * 2 * radius, left + centre[1] * 2 * radius
+    r_disc = disc * radius
+    gain = 1 - 0.35 * (np.hypot(yy - cy, xx - cx) / radius) ** 2
+    gain += 0.45 / (1 + np.exp((np.hypot(yy - dy, xx - dx) - r_disc) / 1.5))
+    gain += 0.25 / (1 + np.exp((np.hypot(yy - dy, xx - dx) - r_disc / 2) / 1.5))
+    if lesion is not None:
+        ly, lx = top + lesion[0] * 2 * radius, left + lesion[1] * 2 * radius
+        gain += 0.7 / (1 + np.exp((np.hypot(yy - ly, xx - lx) - r_disc) / 1.5))
+    vessels = np.zeros((height, width), bool)
+    half_width = max(1.0, 0.006 * radius)
+    for k in range(8):
+        angle = 2 * np.pi * (k + 0.3) / 8
+        along = (yy - dy) * np.sin(angle) + (xx - dx) * np.cos(angle)
+        across = -(yy - dy) * np.cos(angle) + (xx - dx) * np.sin(angle)
+        vessels |= (np.abs(across) <= half_width * (1.6 - along / (2 * radius))) & (along > r_disc / 2)
+    vessels &= fov
+    colour = np.array([200, 95, 45], np.float64)
+    image = fov[..., None] * colour * gain[..., None] * np.where(vessels, 0.6, 1.0)[..., None]
+    image += np.random.default_rng(0).normal(0, 2, image.shape)
+    return np.clip(image, 0, 255).astype(np.uint8), fov, vessels

@@ -20,7 +20,7 @@ from retina.train.model import UNet
 from retina.measure.morphology import vessel_measures
 from retina.predict.predict import predict_files
 from tests.conftest import ROOT
-from tests.synthetic import fundus
+from tests.synthetic import disc_photograph, fundus
 
 @pytest.fixture
 def photo(tmp_path) -> Path:
@@ -75,6 +75,18 @@ def test_predict_averages_mirror_images_and_input_sizes_when_asked(photo, tmp_pa
     assert averaged["averaging"]["input_sides"] == [256, 512] and averaged["threshold"] == 0.4
     maps = [np.asarray(Image.open(tmp_path / k / "eye_probability.png")).astype(float) for k in ("a", "b")]
     assert np.abs(maps[0] - maps[1]).max() > 5 and maps[1].shape == (300, 317)
+
+
+def test_predict_finds_the_optic_disc_and_measures_it_in_micrometres(tmp_path):
+    image, fov, _ = disc_photograph(height=400, centre=(0.45, 0.3), disc=0.14)
+    Image.fromarray(image).save(tmp_path / "eye.png")
+    trained = ROOT / "models" / "camera_robust" / "seed0" / "best.pt"
+    [measures] = predict_files([tmp_path / "eye.png"], [trained], tmp_path / "out", threshold=0.5, fov_degrees=45)
+    disc, across = measures["optic_disc"], 2 * 0.46 * 400
+    top, left = 200 - across / 2, 250 - across / 2
+    assert np.hypot(disc["row"] - (top + 0.45 * across), disc["col"] - (left + 0.3 * across)) < 0.02 * across
+    assert disc["diameter_px"] == pytest.approx(0.14 * across, rel=0.15)
+    assert disc["diameter_um"] == pytest.approx(disc["diameter_px"] * measures["scale"]["um_per_pixel"], abs=1)
 
 
 def test_checkpoints_of_different_models_are_not_averaged(checkpoint, photo, tmp_path):

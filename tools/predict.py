@@ -11,7 +11,8 @@ reports/product_model.md).
 For each IMAGE writes, at the photograph's own size: <name>_probability.png (grey, 0-255), <name>_vessels.png
 (binary), <name>_overlay.png (vessels in green on the photograph), <name>_measures.json (the vessel tree: length,
 density, calibre, junctions, end points, segments, tortuosity, curvature, branching angle, fractal dimension, with
-their units; null where undefined) and <name>_segments.csv (one row per vessel segment). Lengths are in pixels of
+their units; null where undefined; and the optic disc's centre and diameter) and <name>_segments.csv (one row per
+vessel segment). Lengths are in pixels of
 the photograph and in micrometres / millimetres: from --um-per-pixel, else from the camera's field of view across the
 FOV disc (--fov-degrees; params.yaml's morphology.fov_degrees, 45, when not given). "scale" in the JSON says which,
 and whether it can be trusted: the widest vessels (the arcades by the optic disc, about as wide in every adult eye)

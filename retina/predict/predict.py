@@ -20,6 +20,7 @@ from retina.train.model import UNet
 from retina.data.model_input import model_input, photograph_fov
 from retina.measure.morphology import (MEASURE_FOV_PX, SPUR_RATIO, UM_PER_DEGREE, UNITS, fov_diameter,
                                       um_per_pixel_from_fov, vessel_measures)
+from retina.measure.optic_disc import OpticDisc, find_optic_disc
 from retina.measure.vessel_scale import widest_calibre
 from retina.predict.averaging import NO_FLIPS, ONE_SCALE, input_sides, on_photograph, segment_input
 from retina.predict.quality import beyond_range, photo_features, quality_flags
@@ -73,6 +74,16 @@ def pixel_scale(fov: np.ndarray, um_per_pixel: float | None, fov_degrees: float 
             "from": f"a {fov_degrees:g}° field of view across the FOV disc", "fov_degrees": fov_degrees}
 
 
+def disc_entry(disc: OpticDisc | None, um_per_pixel: float | None) -> dict | None:
+    """An optic disc as measures.json gives it: centre and diameter in the photograph's pixels, the diameter in
+    micrometres given the pixel size (1500-1900 in adult eyes), and how much brighter it is than its surroundings."""
+    if disc is None:
+        return None
+    return {"row": round(disc.row, 1), "col": round(disc.col, 1), "diameter_px": round(disc.diameter, 1),
+            "diameter_um": round(disc.diameter * um_per_pixel) if um_per_pixel else None,
+            "prominence": round(disc.prominence, 3)}
+
+
 def predict_files(images: list[Path], checkpoints: list[Path], out: Path, threshold: float,
                   spur_ratio: float = SPUR_RATIO, um_per_pixel: float | None = None,
                   ranges: dict[str, list[float]] | None = None, fov_degrees: float | None = None,
@@ -82,7 +93,8 @@ def predict_files(images: list[Path], checkpoints: list[Path], out: Path, thresh
     read and checked before anything is written) over the mirror images `flips` and input `scales`
     (retina.predict.averaging); return their measures (also in micrometres given the
     photographs' pixel size, or the camera's field of view: pixel_scale; taken at about `measure_fov_px` across the
-    field of view when it is much wider) and, given the training ranges, the reasons to doubt each."""
+    field of view when it is much wider), the optic disc (retina.measure.optic_disc) and, given the training ranges,
+    the reasons to doubt each."""
     photos = [(path, read_photograph(path)) for path in images]
     loaded = [load_checkpoint(path) for path in checkpoints]
     spec = loaded[0][1]
@@ -119,6 +131,7 @@ def predict_files(images: list[Path], checkpoints: list[Path], out: Path, thresh
         measures = {"image": str(path), "model": spec.name, "seeds": seeds, "averaging": averaging,
                     "threshold": threshold, "size": list(photo.shape[:2]), "units": UNITS,
                     "seconds": round(seconds, 3), "scale": scale, "quality": {"flags": flags, "features": features},
+                    "optic_disc": disc_entry(find_optic_disc(photo, pred.fov, pred.probability), scale["um_per_pixel"]),
                     **{k: None if math.isnan(v) else v for k, v in tree.summary.items()}}
         write_text(Path(f"{stem}_measures.json"), json.dumps(measures, indent=1) + "\n")
         log.info("%s: %.2f s, vessel density %.3f", path, seconds, measures["density"])

@@ -92,6 +92,14 @@ def write_labelled_set(root: Path, n: int = 3, size: int = 96) -> Path:
     return root
 
 
+def disc_position(height: int, centre: tuple[float, float]) -> tuple[float, float, float]:
+    """Where disc_photograph of `height` puts a disc at `centre`: its row and column in pixels, and the field of
+    view's diameter."""
+    radius = 0.46 * height
+    return (height / 2 - radius + centre[0] * 2 * radius, round(height * 1.25) / 2 - radius + centre[1] * 2 * radius,
+            2 * radius)
+
+
 def disc_photograph(height: int = 300, centre: tuple[float, float] = (0.5, 0.25), disc: float = 0.14,
                     lesion: tuple[float, float] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A fundus photograph (uint8 RGB, `height` x 1.25 `height`) with a known optic disc: a bright round patch of
@@ -104,14 +112,13 @@ def disc_photograph(height: int = 300, centre: tuple[float, float] = (0.5, 0.25)
     radius = 0.46 * height
     cy, cx = height / 2, width / 2
     fov = np.hypot(yy - cy, xx - cx) <= radius
-    top, left = cy - radius, cx - radius
-    dy, dx = top + centre[0] * 2 * radius, left + centre[1] * 2 * radius
+    dy, dx, _ = disc_position(height, centre)
     r_disc = disc * radius
     gain = 1 - 0.35 * (np.hypot(yy - cy, xx - cx) / radius) ** 2
     gain += 0.45 / (1 + np.exp((np.hypot(yy - dy, xx - dx) - r_disc) / 1.5))
     gain += 0.25 / (1 + np.exp((np.hypot(yy - dy, xx - dx) - r_disc / 2) / 1.5))
     if lesion is not None:
-        ly, lx = top + lesion[0] * 2 * radius, left + lesion[1] * 2 * radius
+        ly, lx, _ = disc_position(height, lesion)
         gain += 0.7 / (1 + np.exp((np.hypot(yy - ly, xx - lx) - r_disc) / 1.5))
     vessels = np.zeros((height, width), bool)
     half_width = max(1.0, 0.006 * radius)

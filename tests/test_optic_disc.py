@@ -6,20 +6,13 @@ import pytest
 
 from retina.measure.morphology import fov_diameter
 from retina.measure.optic_disc import find_optic_disc
-from tests.synthetic import disc_photograph
-
-
-def _where(height: int, centre: tuple[float, float]) -> tuple[float, float, float]:
-    """The disc's centre (row, col) in pixels of disc_photograph, and the field of view's diameter."""
-    radius = 0.46 * height
-    return (height / 2 - radius + centre[0] * 2 * radius, round(height * 1.25) / 2 - radius + centre[1] * 2 * radius,
-            2 * radius)
+from tests.synthetic import disc_photograph, disc_position
 
 
 @pytest.mark.parametrize("centre, share", [((0.5, 0.25), 0.14), ((0.35, 0.7), 0.14), ((0.5, 0.5), 0.22)])
 def test_the_disc_is_found_where_and_as_wide_as_it_is(centre, share):
     image, fov, vessels = disc_photograph(centre=centre, disc=share)
-    row, col, across = _where(image.shape[0], centre)
+    row, col, across = disc_position(image.shape[0], centre)
     for given in (vessels, None):  # with the vessels' help and from the photograph alone
         disc = find_optic_disc(image, fov, given)
         assert np.hypot(disc.row - row, disc.col - col) < 0.02 * across
@@ -37,7 +30,7 @@ def test_the_disc_is_found_alike_at_any_resolution():
 
 def test_converging_vessels_tell_the_disc_from_a_brighter_lesion():
     image, fov, vessels = disc_photograph(centre=(0.5, 0.25), lesion=(0.3, 0.72))
-    row, col, across = _where(image.shape[0], (0.5, 0.25))
+    row, col, across = disc_position(image.shape[0], (0.5, 0.25))
     disc = find_optic_disc(image, fov, vessels)
     assert np.hypot(disc.row - row, disc.col - col) < 0.02 * across
     fooled = find_optic_disc(image, fov)  # brightness alone takes the lesion: the vessels are what decide

@@ -20,7 +20,7 @@ from retina.train.model import UNet
 from retina.measure.morphology import vessel_measures
 from retina.predict.predict import predict_files
 from tests.conftest import ROOT
-from tests.synthetic import disc_photograph, fundus
+from tests.synthetic import disc_photograph, disc_position, fundus
 
 @pytest.fixture
 def photo(tmp_path) -> Path:
@@ -82,9 +82,8 @@ def test_predict_finds_the_optic_disc_and_measures_it_in_micrometres(tmp_path):
     Image.fromarray(image).save(tmp_path / "eye.png")
     trained = ROOT / "models" / "camera_robust" / "seed0" / "best.pt"
     [measures] = predict_files([tmp_path / "eye.png"], [trained], tmp_path / "out", threshold=0.5, fov_degrees=45)
-    disc, across = measures["optic_disc"], 2 * 0.46 * 400
-    top, left = 200 - across / 2, 250 - across / 2
-    assert np.hypot(disc["row"] - (top + 0.45 * across), disc["col"] - (left + 0.3 * across)) < 0.02 * across
+    disc, (row, col, across) = measures["optic_disc"], disc_position(400, (0.45, 0.3))
+    assert np.hypot(disc["row"] - row, disc["col"] - col) < 0.02 * across
     assert disc["diameter_px"] == pytest.approx(0.14 * across, rel=0.15)
     assert disc["diameter_um"] == pytest.approx(disc["diameter_px"] * measures["scale"]["um_per_pixel"], abs=1)
 
